@@ -1,0 +1,74 @@
+import { CniError, ErrorCode } from './errors';
+
+/** The CNI commands braid implements. */
+export type Command = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
+
+/** One CNI invocation as the runtime described it in the environment. */
+export interface Request {
+  command: Command;
+  containerID: string;
+  netns: string;
+  ifname: string;
+  /** CNI_ARGS exactly as received ("K=V;K=V"). */
+  args: string;
+  /** CNI_PATH split on ':'. */
+  path: string[];
+}
+
+const COMMANDS: readonly Command[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'];
+
+// Per spec table 1.1; CNI_PATH as libcni's skel requires it (STATUS follows the spec: optional).
+const REQUIRED: Record<Command, readonly string[]> = {
+  ADD: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
+  DEL: ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH'],
+  CHECK: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
+  STATUS: [],
+  GC: ['CNI_PATH'],
+  VERSION: [],
+};
+
+const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Checks that an interface name is one Linux accepts (1-15 chars, no '/', ':' or whitespace). */
+export function validIfname(name: string): boolean {
+  return name.length > 0 && name.length <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+}
+
+/** Reads and validates the CNI_* environment for the command it names. */
+export function parseEnv(env: NodeJS.ProcessEnv): Request {
+  const command = env.CNI_COMMAND ?? '';
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new CniError(ErrorCode.InvalidEnv, `unknown CNI_COMMAND: ${command}`);
+  }
+  const cmd = command as Command;
+  const missing = REQUIRED[cmd].filter((k) => !env[k]);
+  if (missing.length > 0) {
+    throw new CniError(ErrorCode.InvalidEnv, `required env variables [${missing.join(',')}] missing`);
+  }
+  const req: Request = {
+    command: cmd,
+    containerID: env.CNI_CONTAINERID ?? '',
+    netns: env.CNI_NETNS ?? '',
+    ifname: env.CNI_IFNAME ?? '',
+    args: env.CNI_ARGS ?? '',
+    path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
+  };
+  if (REQUIRED[cmd].includes('CNI_CONTAINERID') && !CONTAINER_ID.test(req.containerID)) {
+    throw new CniError(ErrorCode.InvalidEnv, `CNI_CONTAINERID ${JSON.stringify(req.containerID)} is invalid: must match ${CONTAINER_ID.source}`);
+  }
+  if (REQUIRED[cmd].includes('CNI_IFNAME') && !validIfname(req.ifname)) {
+    throw new CniError(ErrorCode.InvalidEnv, `CNI_IFNAME ${JSON.stringify(req.ifname)} is not a valid interface name`);
+  }
+  parseCniArgs(req.args);
+  return req;
+}
+
+/** Splits CNI_ARGS ("K=V;K=V") into pairs; a pair without '=' is an error naming CNI_ARGS. */
+export function parseCniArgs(args: string): Array<[string, string]> {
+  if (!args) return [];
+  return args.split(';').filter((p) => p !== '').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CniError(ErrorCode.InvalidEnv, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}`);
+    return [pair.slice(0, eq), pair.slice(eq + 1)] as [string, string];
+  });
+}

@@ -1,0 +1,73 @@
+import { CniError, ErrorCode } from '../cni/errors';
+import type { Request } from '../cni/env';
+import type { BraidConfig } from '../config/braid-config';
+import type { NetworkConfig } from '../config/netconf';
+import { gcNetwork, joinErrors, type ValidAttachment } from '../delegate/invoke';
+import { log } from '../log';
+import { configuredNetworks } from '../resolve/resolve';
+import { listCachedContainers, readCache, removeCache, writeCache } from '../store/cache';
+import { delegateEnv, withContainerLock } from './common';
+import { teardown } from './teardown';
+
+/** Reads `cni.dev/valid-attachments` (or the legacy `cni.dev/attachments`) from the GC request. */
+export function validAttachments(doc: Record<string, unknown>): ValidAttachment[] {
+  const list = doc['cni.dev/valid-attachments'] ?? doc['cni.dev/attachments'] ?? [];
+  if (!Array.isArray(list) || !list.every((a) => typeof a?.containerID === 'string' && typeof a?.ifname === 'string')) {
+    throw new CniError(ErrorCode.InvalidConfig, 'cni.dev/valid-attachments must be a list of {containerID, ifname}');
+  }
+  return list.map((a) => ({ containerID: a.containerID, ifname: a.ifname }));
+}
+
+interface KnownNetwork { config: NetworkConfig; valid: ValidAttachment[] }
+
+/**
+ * GC: DEL and forget braid's own stale attachments (containers not in the valid list), then pass every
+ * delegate network the attachments braid made on it for still-valid containers (its own ifnames, not braid's).
+ */
+export async function gc(req: Request, config: BraidConfig, doc: Record<string, unknown>): Promise<void> {
+  const valid = validAttachments(doc);
+  const isValid = (id: string, ifname: string) => valid.some((v) => v.containerID === id && v.ifname === ifname);
+  const networks = new Map<string, KnownNetwork>();
+  const know = (net: NetworkConfig): KnownNetwork => {
+    // Keyed by name: delegates keep their state per network name (host-local's dataDir/<name>), so one GC
+    // call per name must carry every valid attachment of that name. The config's version wins over cached ones.
+    if (!networks.has(net.name)) networks.set(net.name, { config: net, valid: [] });
+    return networks.get(net.name)!;
+  };
+  const errors: CniError[] = [];
+  try {
+    const { clusterNetwork, secondaries } = configuredNetworks(config);
+    [clusterNetwork, ...secondaries].forEach((s) => know(s.config));
+  } catch (e) {
+    log('error', `GC: cannot load the configured networks: ${(e as Error).message}`);
+  }
+  for (const id of listCachedContainers(config.cniDir)) {
+    const read = readCache(config.cniDir, id);
+    if (read.status !== 'ok') {
+      if (read.status === 'corrupt') log('error', `GC: cache for container ${id} is corrupt (${read.reason}); left for its DEL`);
+      continue;
+    }
+    const { cache } = read;
+    if (isValid(id, cache.ifname)) {
+      for (const att of cache.attachments) {
+        if (att.state !== 'deleted') know(att.config).valid.push({ containerID: id, ifname: att.ifname });
+      }
+      continue;
+    }
+    await withContainerLock(config, id, async () => {
+      log('verbose', `GC: container ${id} is stale; deleting its attachments`);
+      const stale = await teardown({ ...req, containerID: id }, config, cache.attachments, '');
+      errors.push(...stale);
+      if (stale.length === 0) removeCache(config.cniDir, id);
+      else writeCache(config.cniDir, cache);
+    });
+  }
+  for (const net of networks.values()) {
+    try {
+      await gcNetwork(net.config, delegateEnv(req, config, { ifname: '', cniArgs: '' }), net.valid);
+    } catch (e) {
+      errors.push(new CniError((e as CniError).code ?? ErrorCode.Internal, `GC of network ${JSON.stringify(net.config.name)}: ${(e as Error).message}`));
+    }
+  }
+  if (errors.length > 0) throw joinErrors(errors);
+}

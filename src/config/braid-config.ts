@@ -1,0 +1,112 @@
+import validateConfig from '../generated/validate-config.js';
+import schema from '../../schemas/config.schema.json';
+import { CniError, ErrorCode } from '../cni/errors';
+
+/** Log rotation settings (Multus `logOptions`; sizes in MB, ages in days). */
+export interface LogOptions { maxAge: number; maxSize: number; maxBackups: number; compress: boolean }
+
+/** braid's own configuration with every default applied. */
+export interface BraidConfig {
+  cniVersion: string;
+  name: string;
+  type: string;
+  capabilities: Record<string, boolean>;
+  runtimeConfig: Record<string, unknown>;
+  args?: Record<string, unknown>;
+  clusterNetwork?: string;
+  defaultNetworks: string[];
+  delegates?: Record<string, unknown>[];
+  confDir: string;
+  cniDir: string;
+  binDir: string;
+  kubeconfig: string;
+  multusNamespace: string;
+  systemNamespaces: string[];
+  namespaceIsolation: boolean;
+  globalNamespaces: string[];
+  readinessindicatorfile: string;
+  readinessTimeout: number;
+  retryDeleteOnError: boolean;
+  logFile: string;
+  logLevel: string;
+  logToStderr: boolean;
+  logOptions: LogOptions;
+  delegateTimeout: number;
+  resultMode: 'merged' | 'clusterNetwork';
+  /** Top-level keys braid does not know (logged as a warning). */
+  unknownKeys: string[];
+}
+
+/** Multus's defaults for the keys it shares with braid. */
+export const DEFAULTS = {
+  confDir: '/etc/cni/multus/net.d',
+  cniDir: '/var/lib/cni/multus',
+  binDir: '/opt/cni/bin',
+  multusNamespace: 'kube-system',
+  systemNamespaces: ['kube-system'],
+  globalNamespaces: ['default'],
+  readinessTimeout: 45,
+  delegateTimeout: 60,
+  logOptions: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true },
+} as const;
+
+/** Parses the stdin bytes as JSON, failing with code 6 on a decode error. */
+export function decodeJson(bytes: string, what: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes);
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodeFailure, `${what}: invalid JSON: ${(e as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new CniError(ErrorCode.DecodeFailure, `${what}: expected a JSON object`);
+  }
+  return doc as Record<string, unknown>;
+}
+
+/** Validates braid's config document and applies Multus-compatible defaults. */
+export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
+  if (!validateConfig(doc)) {
+    const err = validateConfig.errors![0];
+    const field = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '(root)';
+    throw new CniError(ErrorCode.InvalidConfig, `invalid braid config: ${field} ${err.message}`,
+      JSON.stringify(validateConfig.errors));
+  }
+  const c = doc as Record<string, any>;
+  if (!c.clusterNetwork && !c.delegates) {
+    throw new CniError(ErrorCode.InvalidConfig, 'invalid braid config: at least one delegate/clusterNetwork must be specified');
+  }
+  const known = new Set(Object.keys(schema.properties));
+  const globals = typeof c.globalNamespaces === 'string' && c.globalNamespaces.trim() !== ''
+    ? c.globalNamespaces.split(',').map((s: string) => s.trim()).filter(Boolean)
+    : [...DEFAULTS.globalNamespaces];
+  return {
+    cniVersion: c.cniVersion ?? '',
+    name: c.name ?? '',
+    type: c.type,
+    capabilities: c.capabilities ?? {},
+    runtimeConfig: c.runtimeConfig ?? {},
+    args: c.args,
+    clusterNetwork: c.clusterNetwork,
+    defaultNetworks: c.defaultNetworks ?? [],
+    delegates: c.delegates,
+    confDir: c.confDir ?? DEFAULTS.confDir,
+    cniDir: c.cniDir ?? DEFAULTS.cniDir,
+    binDir: c.binDir ?? DEFAULTS.binDir,
+    kubeconfig: c.kubeconfig ?? '',
+    multusNamespace: c.multusNamespace ?? DEFAULTS.multusNamespace,
+    systemNamespaces: c.systemNamespaces ?? [...DEFAULTS.systemNamespaces],
+    namespaceIsolation: c.namespaceIsolation ?? false,
+    globalNamespaces: globals,
+    readinessindicatorfile: c.readinessindicatorfile ?? '',
+    readinessTimeout: c.readinessTimeout ?? DEFAULTS.readinessTimeout,
+    retryDeleteOnError: c.retryDeleteOnError ?? false,
+    logFile: c.logFile ?? '',
+    logLevel: c.logLevel || 'panic',
+    logToStderr: c.logToStderr ?? true,
+    logOptions: { ...DEFAULTS.logOptions, ...(c.logOptions ?? {}) },
+    delegateTimeout: c.delegateTimeout ?? DEFAULTS.delegateTimeout,
+    resultMode: c.resultMode ?? 'merged',
+    unknownKeys: Object.keys(c).filter((k) => !known.has(k)),
+  };
+}

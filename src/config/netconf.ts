@@ -1,0 +1,157 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CniError, ErrorCode } from '../cni/errors';
+import { compareVersions, CURRENT_VERSION, isSupportedVersion } from '../cni/version';
+
+/** A delegate network in conflist form; a single conf becomes a one-plugin list (lossless). */
+export interface NetworkConfig {
+  name: string;
+  cniVersion: string;
+  plugins: Record<string, unknown>[];
+  disableCheck?: boolean;
+  disableGC?: boolean;
+}
+
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+function invalid(source: string, msg: string): CniError {
+  return new CniError(ErrorCode.InvalidConfig, `${source}: ${msg}`);
+}
+
+function boolish(v: unknown, source: string, key: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw invalid(source, `${key} must be a boolean, got ${JSON.stringify(v)}`);
+}
+
+// CNI 1.1 `cniVersions`: the highest of {cniVersion} ∪ cniVersions that braid supports.
+function pickVersion(doc: Record<string, unknown>, source: string, fallback: string): string {
+  const candidates: string[] = [];
+  if (typeof doc.cniVersion === 'string' && doc.cniVersion !== '') candidates.push(doc.cniVersion);
+  if (doc.cniVersions !== undefined) {
+    if (!Array.isArray(doc.cniVersions)) throw invalid(source, 'cniVersions must be a list of versions');
+    for (const v of doc.cniVersions) {
+      if (typeof v !== 'string' || !/^\d+\.\d+\.\d+$/.test(v)) throw invalid(source, `cniVersions: invalid version ${JSON.stringify(v)}`);
+      candidates.push(v);
+    }
+  }
+  const usable = candidates.filter((v) => compareVersions(v, CURRENT_VERSION) <= 0);
+  if (candidates.length > 0 && usable.length === 0) {
+    throw new CniError(ErrorCode.IncompatibleVersion, `${source}: no supported cniVersion in ${JSON.stringify(candidates)}`);
+  }
+  const picked = usable.sort(compareVersions).pop() ?? fallback;
+  if (picked && !isSupportedVersion(picked)) {
+    throw new CniError(ErrorCode.IncompatibleVersion, `${source}: unsupported cniVersion ${JSON.stringify(picked)}`);
+  }
+  return picked;
+}
+
+/**
+ * Turns a conf or conflist document into a NetworkConfig. `source` names it in errors;
+ * `fallbackVersion` fills a missing cniVersion (braid's own, as Multus backfills on DEL).
+ */
+export function normalizeNetwork(doc: unknown, source: string, fallbackVersion: string): NetworkConfig {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid(source, 'expected a JSON object');
+  const d = doc as Record<string, unknown>;
+  const cniVersion = pickVersion(d, source, fallbackVersion);
+  if (typeof d.name !== 'string' || !NETWORK_NAME.test(d.name)) {
+    throw invalid(source, `name ${JSON.stringify(d.name ?? '')} is missing or invalid (must match ${NETWORK_NAME.source})`);
+  }
+  if (d.plugins === undefined) {
+    if (typeof d.type !== 'string' || d.type === '') {
+      throw invalid(source, "no 'type'; perhaps this is supposed to be a .conflist?");
+    }
+    return { name: d.name, cniVersion, plugins: [d] };
+  }
+  if (!Array.isArray(d.plugins) || d.plugins.length === 0) throw invalid(source, 'plugins must be a non-empty list');
+  d.plugins.forEach((p, i) => {
+    if (typeof p !== 'object' || p === null || typeof (p as Record<string, unknown>).type !== 'string' || (p as Record<string, unknown>).type === '') {
+      throw invalid(source, `plugins[${i}].type is missing`);
+    }
+  });
+  const net: NetworkConfig = { name: d.name, cniVersion, plugins: d.plugins as Record<string, unknown>[] };
+  const disableCheck = boolish(d.disableCheck, source, 'disableCheck');
+  const disableGC = boolish(d.disableGC, source, 'disableGC');
+  if (disableCheck !== undefined) net.disableCheck = disableCheck;
+  if (disableGC !== undefined) net.disableGC = disableGC;
+  return net;
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CniError(ErrorCode.IoFailure, `cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CniError(ErrorCode.DecodeFailure, `${file}: invalid JSON: ${(e as Error).message}`);
+  }
+}
+
+const CONF_EXTENSIONS = ['.conf', '.json', '.conflist'];
+
+function confFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => CONF_EXTENSIONS.includes(path.extname(n))).sort().map((n) => path.join(dir, n));
+}
+
+/** Loads a conf or conflist file; a .conflist also gets `<dir>/<name>/*.conf` plugins (libcni) unless loadOnlyInlinedPlugins. */
+export function loadNetworkFile(file: string, fallbackVersion: string): NetworkConfig {
+  const doc = readJsonFile(file) as Record<string, unknown>;
+  const net = normalizeNetwork(doc, file, fallbackVersion);
+  if (file.endsWith('.conflist') && boolish(doc.loadOnlyInlinedPlugins, file, 'loadOnlyInlinedPlugins') !== true) {
+    for (const sub of confFiles(path.join(path.dirname(file), net.name)).filter((f) => !f.endsWith('.conflist'))) {
+      net.plugins = [...net.plugins, readJsonFile(sub) as Record<string, unknown>];
+    }
+  }
+  return net;
+}
+
+/** Finds the conf in `confDir` whose `name` matches: .conflist files first, then .conf/.json (NAD spec §3.4.1). */
+export function findNetworkByName(confDir: string, name: string, fallbackVersion: string): NetworkConfig | undefined {
+  const files = confFiles(confDir);
+  const ordered = [...files.filter((f) => f.endsWith('.conflist')), ...files.filter((f) => !f.endsWith('.conflist'))];
+  for (const file of ordered) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      continue; // an unrelated broken file must not hide the network we look for
+    }
+    if ((doc as Record<string, unknown> | null)?.name === name) return loadNetworkFile(file, fallbackVersion);
+  }
+  return undefined;
+}
+
+/**
+ * Resolves `clusterNetwork` / `defaultNetworks` entries from disk as Multus does: a path to a file,
+ * a directory (its alphabetically first conf), or a network name looked up in `confDir`.
+ */
+export function resolveNetworkFromDisk(ref: string, confDir: string, fallbackVersion: string): NetworkConfig {
+  if (ref.includes('/')) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(ref);
+    } catch {
+      throw new CniError(ErrorCode.InvalidConfig, `network ${ref}: no such file or directory`);
+    }
+    if (st.isDirectory()) {
+      const first = confFiles(ref)[0];
+      if (!first) throw new CniError(ErrorCode.InvalidConfig, `network ${ref}: directory holds no .conf, .json or .conflist file`);
+      return loadNetworkFile(first, fallbackVersion);
+    }
+    return loadNetworkFile(ref, fallbackVersion);
+  }
+  const net = findNetworkByName(confDir, ref, fallbackVersion);
+  if (!net) throw new CniError(ErrorCode.InvalidConfig, `network ${JSON.stringify(ref)}: no conf with that name in ${confDir}`);
+  return net;
+}

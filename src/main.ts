@@ -1,0 +1,68 @@
+import * as fs from 'node:fs';
+import { asCniError, CniError, ErrorCode } from './cni/errors';
+import { parseEnv } from './cni/env';
+import { CURRENT_VERSION } from './cni/version';
+import { version } from './commands/version';
+
+// Entry point. VERSION is answered before anything heavier than this file is evaluated: every
+// other module is imported lazily, only by the command that needs it.
+
+function readStdin(): string {
+  if (process.stdin.isTTY) return '';
+  try {
+    return fs.readFileSync(0, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EOF') return '';
+    throw new CniError(ErrorCode.IoFailure, `cannot read stdin: ${(e as Error).message}`);
+  }
+}
+
+async function run(stdin: string, setVersion: (v: string) => void): Promise<unknown> {
+  if (process.argv[2] === '--version' || process.argv[2] === 'version') {
+    process.stderr.write(`braid ${CURRENT_VERSION} CNI meta-plugin; CNI versions ${version('').supportedVersions.join(', ')}\n`);
+    return undefined;
+  }
+  if (!process.env.CNI_COMMAND) throw new CniError(ErrorCode.InvalidEnv, 'required env variables [CNI_COMMAND] missing');
+  const req = parseEnv(process.env);
+  if (req.command === 'VERSION') return version(stdin);
+  const { decodeJson, parseBraidConfig } = await import('./config/braid-config');
+  const doc = decodeJson(stdin, 'network configuration on stdin');
+  if (typeof doc.cniVersion === 'string' && doc.cniVersion) setVersion(doc.cniVersion);
+  const config = parseBraidConfig(doc);
+  const { configureLog, log, setLogPrefix } = await import('./log');
+  configureLog({ level: config.logLevel, toStderr: config.logToStderr, file: config.logFile, options: config.logOptions });
+  setLogPrefix(req.containerID ? `${req.containerID.slice(0, 12)} ${req.command} ` : `${req.command} `);
+  if (config.unknownKeys.length > 0) log('warning', `ignoring unknown config keys: ${config.unknownKeys.join(', ')}`);
+  const { requireVersion } = await import('./commands/gate');
+  requireVersion(req.command, config.cniVersion);
+  switch (req.command) {
+    case 'ADD': return (await import('./commands/add')).add(req, config);
+    case 'DEL': return (await import('./commands/del')).del(req, config);
+    case 'CHECK': return (await import('./commands/check')).check(req, config);
+    case 'STATUS': return (await import('./commands/status')).status(req, config);
+    case 'GC': return (await import('./commands/gc')).gc(req, config, doc);
+  }
+}
+
+async function main(): Promise<void> {
+  let cniVersion = CURRENT_VERSION;
+  let exitCode = 0;
+  let output: unknown;
+  try {
+    output = await run(readStdin(), (v) => { cniVersion = v; });
+  } catch (e) {
+    const err = asCniError(e);
+    exitCode = 1;
+    output = err.toJSON(cniVersion);
+    try {
+      const { log } = await import('./log');
+      log('error', `${err.message} (code ${err.code})`);
+    } catch {
+      // logging must not hide the error
+    }
+  }
+  const text = output === undefined ? '' : `${JSON.stringify(output)}\n`;
+  process.stdout.write(text, () => process.exit(exitCode));
+}
+
+void main();

@@ -1,0 +1,85 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Attachment } from '../plan/plan';
+import { safeFileName, writeFileAtomic } from './files';
+
+/** Where an attachment stands; DEL skips the ones already torn down. */
+export type AttachmentState = 'planned' | 'added' | 'deleted';
+
+/** An attachment as cached: the plan entry, its state and its ADD result (in the network's cniVersion). */
+export interface CachedAttachment extends Attachment {
+  state: AttachmentState;
+  result?: Record<string, unknown>;
+}
+
+/** Everything DEL, CHECK and GC need, written before the first delegate runs. */
+export interface ContainerCache {
+  kind: 'braidCacheV1';
+  containerID: string;
+  netns: string;
+  /** CNI_IFNAME braid was called with (its own attachment for the runtime). */
+  ifname: string;
+  /** The cniVersion braid was called with. */
+  cniVersion: string;
+  attachments: CachedAttachment[];
+}
+
+/** The outcome of reading a cache file. */
+export type CacheRead =
+  | { status: 'ok'; cache: ContainerCache }
+  | { status: 'missing' }
+  | { status: 'corrupt'; reason: string };
+
+/** Path of the cache file for a container: `<cniDir>/<containerID>` as Multus keeps it. */
+export function cachePath(cniDir: string, containerID: string): string {
+  return path.join(cniDir, safeFileName(containerID));
+}
+
+function isCache(doc: unknown): doc is ContainerCache {
+  const c = doc as ContainerCache;
+  return typeof c === 'object' && c !== null && c.kind === 'braidCacheV1' && typeof c.containerID === 'string'
+    && Array.isArray(c.attachments)
+    && c.attachments.every((a) => typeof a?.ifname === 'string' && Array.isArray(a?.config?.plugins)
+      && ['planned', 'added', 'deleted'].includes(a.state));
+}
+
+/** Reads a container's cache, telling a missing file from a corrupt or truncated one. */
+export function readCache(cniDir: string, containerID: string): CacheRead {
+  let text: string;
+  try {
+    text = fs.readFileSync(cachePath(cniDir, containerID), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
+    return { status: 'corrupt', reason: (e as Error).message };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return { status: 'corrupt', reason: `invalid JSON (${text.length} bytes): ${(e as Error).message}` };
+  }
+  if (!isCache(doc)) return { status: 'corrupt', reason: 'not a braid cache (unexpected structure)' };
+  if (doc.containerID !== containerID) return { status: 'corrupt', reason: `cache belongs to container ${doc.containerID}` };
+  return { status: 'ok', cache: doc };
+}
+
+/** Writes a container's cache atomically (0600 file in a 0700 dir). */
+export function writeCache(cniDir: string, cache: ContainerCache): void {
+  writeFileAtomic(cachePath(cniDir, cache.containerID), JSON.stringify(cache));
+}
+
+/** Removes a container's cache; a missing file is fine. */
+export function removeCache(cniDir: string, containerID: string): void {
+  fs.rmSync(cachePath(cniDir, containerID), { force: true });
+}
+
+/** Container IDs that have a cache file in `cniDir` (temp and lock files excluded). */
+export function listCachedContainers(cniDir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(cniDir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isFile() && !e.name.endsWith('.tmp')).map((e) => decodeURIComponent(e.name));
+}

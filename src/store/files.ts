@@ -1,0 +1,36 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Creates `dir` (and parents) as 0700, tightening it if it already exists with looser bits. */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.statSync(dir);
+  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+}
+
+/** Writes `data` to `file` atomically: a 0600 temp file, fsync, rename, then fsync of the directory. */
+export function writeFileAtomic(file: string, data: string): void {
+  const dir = path.dirname(file);
+  ensurePrivateDir(dir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  const dfd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
+}
+
+/** Turns a container ID into a safe file name: anything outside [A-Za-z0-9_.-] and a leading '.' are %-escaped. */
+export function safeFileName(id: string): string {
+  const escaped = id.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return escaped.startsWith('.') ? `%2e${escaped.slice(1)}` : escaped;
+}
