@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what building and testing braid needs on a fresh Debian machine (run as root):
+# the CNI reference plugins, iproute2, binutils (strip) and python3, then the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in containernetworking-plugins iproute2 binutils python3; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
