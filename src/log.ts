@@ -1,6 +1,7 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import type { LogOptions } from './config/braid-config';
+import { writeStderr } from './stdio';
 
 /** Log levels, least to most verbose (Multus's, plus "warning" between error and verbose). */
 export const LEVELS = ['panic', 'error', 'warning', 'verbose', 'debug'] as const;
@@ -34,7 +35,7 @@ export function setLogPrefix(p: string): void {
 export function log(level: Exclude<Level, 'panic'> | 'panic', msg: string): void {
   if (LEVELS.indexOf(level) > LEVELS.indexOf(settings.level)) return;
   const line = `${new Date().toISOString()} [${level}] ${prefix}${msg}\n`;
-  if (settings.toStderr) process.stderr.write(line);
+  if (settings.toStderr) writeStderr(line);
   if (settings.file) appendToFile(settings.file, line);
 }
 
@@ -45,7 +46,7 @@ function appendToFile(file: string, line: string): void {
     fs.appendFileSync(file, line, { mode: 0o600 });
   } catch (e) {
     // A broken log file must never fail a CNI operation.
-    process.stderr.write(`braid: cannot write log file ${file}: ${(e as Error).message}\n`);
+    writeStderr(`braid: cannot write log file ${file}: ${(e as Error).message}\n`);
   }
 }
 

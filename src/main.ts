@@ -1,16 +1,18 @@
-import * as fs from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { asCniError, CniError, ErrorCode } from './cni/errors';
 import { parseEnv } from './cni/env';
-import { CURRENT_VERSION } from './cni/version';
+import { CURRENT_VERSION, isSupportedVersion } from './cni/version';
 import { version } from './commands/version';
+import { writeAll } from './stdio';
 
 // Entry point. VERSION is answered before anything heavier than this file is evaluated: every
 // other module is imported lazily, only by the command that needs it.
 
 function readStdin(): string {
-  if (process.stdin.isTTY) return '';
+  if (isatty(0)) return '';
   try {
-    return fs.readFileSync(0, 'utf8');
+    return readFileSync(0, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EOF') return '';
     throw new CniError(ErrorCode.IoFailure, `cannot read stdin: ${(e as Error).message}`);
@@ -19,7 +21,7 @@ function readStdin(): string {
 
 async function run(stdin: string, setVersion: (v: string) => void): Promise<unknown> {
   if (process.argv[2] === '--version' || process.argv[2] === 'version') {
-    process.stderr.write(`braid ${CURRENT_VERSION} CNI meta-plugin; CNI versions ${version('').supportedVersions.join(', ')}\n`);
+    writeAll(2, `braid ${CURRENT_VERSION} CNI meta-plugin; CNI versions ${version('').supportedVersions.join(', ')}\n`);
     return undefined;
   }
   if (!process.env.CNI_COMMAND) throw new CniError(ErrorCode.InvalidEnv, 'required env variables [CNI_COMMAND] missing');
@@ -27,7 +29,8 @@ async function run(stdin: string, setVersion: (v: string) => void): Promise<unkn
   if (req.command === 'VERSION') return version(stdin);
   const { decodeJson, parseBraidConfig } = await import('./config/braid-config');
   const doc = decodeJson(stdin, 'network configuration on stdin');
-  if (typeof doc.cniVersion === 'string' && doc.cniVersion) setVersion(doc.cniVersion);
+  // Errors answer in the caller's version, unless it is one braid does not speak.
+  if (typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion)) setVersion(doc.cniVersion);
   const config = parseBraidConfig(doc);
   const { configureLog, log, setLogPrefix } = await import('./log');
   configureLog({ level: config.logLevel, toStderr: config.logToStderr, file: config.logFile, options: config.logOptions });
@@ -61,8 +64,9 @@ async function main(): Promise<void> {
       // logging must not hide the error
     }
   }
-  const text = output === undefined ? '' : `${JSON.stringify(output)}\n`;
-  process.stdout.write(text, () => process.exit(exitCode));
+  if (output !== undefined) writeAll(1, `${JSON.stringify(output)}\n`);
+  process.exit(exitCode);
 }
+
 
 void main();

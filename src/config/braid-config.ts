@@ -1,6 +1,7 @@
 import validateConfig from '../generated/validate-config.js';
 import schema from '../../schemas/config.schema.json';
 import { CniError, ErrorCode } from '../cni/errors';
+import { isSupportedVersion, SUPPORTED_VERSIONS } from '../cni/version';
 
 /** Log rotation settings (Multus `logOptions`; sizes in MB, ages in days). */
 export interface LogOptions { maxAge: number; maxSize: number; maxBackups: number; compress: boolean }
@@ -66,6 +67,12 @@ export function decodeJson(bytes: string, what: string): Record<string, unknown>
 
 /** Validates braid's config document and applies Multus-compatible defaults. */
 export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
+  // Spec: a cniVersion the plugin does not speak is error 1 (incompatible version), not a config error.
+  if (typeof doc.cniVersion === 'string' && doc.cniVersion !== '' && !isSupportedVersion(doc.cniVersion)) {
+    throw new CniError(ErrorCode.IncompatibleVersion,
+      `incompatible CNI versions: config cniVersion ${JSON.stringify(doc.cniVersion)} is not supported`,
+      `supported versions: ${SUPPORTED_VERSIONS.join(', ')}`);
+  }
   if (!validateConfig(doc)) {
     const err = validateConfig.errors![0];
     const field = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '(root)';

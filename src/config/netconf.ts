@@ -1,7 +1,8 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { CniError, ErrorCode } from '../cni/errors';
 import { compareVersions, CURRENT_VERSION, isSupportedVersion } from '../cni/version';
+import { isPlainFileName } from '../delegate/find';
 
 /** A delegate network in conflist form; a single conf becomes a one-plugin list (lossless). */
 export interface NetworkConfig {
@@ -47,6 +48,12 @@ function pickVersion(doc: Record<string, unknown>, source: string, fallback: str
   return picked;
 }
 
+// A type that could leave the plugin directories ("../x", "a/b") is refused with the config, before
+// any cache is written or any delegate of any network runs.
+function checkPluginType(type: string, source: string, key: string): void {
+  if (!isPlainFileName(type)) throw invalid(source, `${key}: invalid plugin type ${JSON.stringify(type)}: must be a plain file name`);
+}
+
 /**
  * Turns a conf or conflist document into a NetworkConfig. `source` names it in errors;
  * `fallbackVersion` fills a missing cniVersion (braid's own, as Multus backfills on DEL).
@@ -62,6 +69,7 @@ export function normalizeNetwork(doc: unknown, source: string, fallbackVersion: 
     if (typeof d.type !== 'string' || d.type === '') {
       throw invalid(source, "no 'type'; perhaps this is supposed to be a .conflist?");
     }
+    checkPluginType(d.type, source, 'type');
     return { name: d.name, cniVersion, plugins: [d] };
   }
   if (!Array.isArray(d.plugins) || d.plugins.length === 0) throw invalid(source, 'plugins must be a non-empty list');
@@ -69,6 +77,7 @@ export function normalizeNetwork(doc: unknown, source: string, fallbackVersion: 
     if (typeof p !== 'object' || p === null || typeof (p as Record<string, unknown>).type !== 'string' || (p as Record<string, unknown>).type === '') {
       throw invalid(source, `plugins[${i}].type is missing`);
     }
+    checkPluginType((p as Record<string, unknown>).type as string, source, `plugins[${i}].type`);
   });
   const net: NetworkConfig = { name: d.name, cniVersion, plugins: d.plugins as Record<string, unknown>[] };
   const disableCheck = boolish(d.disableCheck, source, 'disableCheck');

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 import { CniError, ErrorCode } from '../cni/errors';
 
 /** True when a plugin `type` is a plain file name, so it cannot escape the plugin directories. */

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import fs = require('node:fs');
+import path = require('node:path');
 
 /** Creates `dir` (and parents) as 0700, tightening it if it already exists with looser bits. */
 export function ensurePrivateDir(dir: string): void {
