@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { asCniError, CniError, ErrorCode } from './cni/errors';
 import { parseEnv } from './cni/env';
@@ -11,12 +11,26 @@ import { writeAll } from './stdio';
 
 function readStdin(): string {
   if (isatty(0)) return '';
-  try {
-    return readFileSync(0, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EOF') return '';
-    throw new CniError(ErrorCode.IoFailure, `cannot read stdin: ${(e as Error).message}`);
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        // A runtime may hand over a non-blocking pipe and write the config late: wait for it.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw new CniError(ErrorCode.IoFailure, `cannot read stdin: ${(e as Error).message}`);
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
   }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function run(stdin: string, setVersion: (v: string) => void): Promise<unknown> {

@@ -1,4 +1,5 @@
 import { CniError, ErrorCode } from './errors';
+import { ipFamily, isCIDR, isIP } from './ip';
 
 /** An interface a plugin created or configured (spec 1.1 "interfaces"). */
 export interface Interface {
@@ -245,13 +246,13 @@ function optStrings(v: unknown, path: string): string[] | undefined {
 }
 
 function readCidr(v: unknown, path: string): string {
-  if (typeof v !== 'string' || !isCidr(v)) fail(path, 'an IP address with prefix length (e.g. "10.1.2.3/24")', v);
+  if (typeof v !== 'string' || !isCIDR(v)) fail(path, 'an IP address with prefix length (e.g. "10.1.2.3/24")', v);
   return v;
 }
 
 function optIp(v: unknown, path: string): string | undefined {
   if (isAbsent(v) || v === '') return undefined;
-  if (typeof v !== 'string' || !(isIPv4(v) || isIPv6(v))) fail(path, 'an IP address', v);
+  if (typeof v !== 'string' || !isIP(v)) fail(path, 'an IP address', v);
   return v;
 }
 
@@ -270,51 +271,6 @@ function describe(v: unknown): string {
   if (typeof v === 'object') return 'an object';
   const text = typeof v === 'string' ? JSON.stringify(v) : String(v);
   return text.length > 64 ? `${text.slice(0, 61)}...` : text;
-}
-
-// ---------------------------------------------------------------------------
-// IP syntax (Go net.ParseIP / net.ParseCIDR rules: no zones, no leading zeros in IPv4)
-
-function isIPv4(s: string): boolean {
-  const parts = s.split('.');
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-function isIPv6(s: string): boolean {
-  const ellipsis = s.indexOf('::');
-  if (ellipsis !== s.lastIndexOf('::')) return false;
-  const split = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  const head = ellipsis >= 0 ? split(s.slice(0, ellipsis)) : split(s);
-  const tail = ellipsis >= 0 ? split(s.slice(ellipsis + 2)) : [];
-  // An embedded IPv4 address may only be the textually last group.
-  const last = ellipsis >= 0 ? tail : head;
-  let words = 0;
-  for (const [i, group] of [...head, ...tail].entries()) {
-    const isLast = last.length > 0 && i === head.length + tail.length - 1;
-    if (isLast && group.includes('.')) {
-      if (!isIPv4(group)) return false;
-      words += 2;
-    } else if (/^[0-9a-fA-F]{1,4}$/.test(group)) {
-      words += 1;
-    } else {
-      return false;
-    }
-  }
-  return ellipsis >= 0 ? words < 8 : words === 8;
-}
-
-function isCidr(s: string): boolean {
-  const slash = s.indexOf('/');
-  if (slash < 0 || slash !== s.lastIndexOf('/')) return false;
-  const ip = s.slice(0, slash);
-  const prefix = s.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefix)) return false;
-  if (isIPv4(ip)) return Number(prefix) <= 32;
-  return isIPv6(ip) && Number(prefix) <= 128;
-}
-
-function isV6(address: string): boolean {
-  return address.includes(':');
 }
 
 // ---------------------------------------------------------------------------
@@ -383,7 +339,7 @@ function renderV04(result: Result, version: string): Record<string, unknown> {
   const out: Record<string, unknown> = { cniVersion: version };
   const interfaces = (result.interfaces ?? []).map((i) => cleanInterface({ name: i.name, mac: i.mac, sandbox: i.sandbox }));
   const ips = (result.ips ?? []).map((ip) => ({
-    version: isV6(ip.address) ? '6' : '4',
+    version: ipFamily(ip.address) === '6' ? '6' : '4',
     ...ipConfig(ip.interface, ip.address, ip.gateway),
   }));
   const routes = (result.routes ?? []).map((r) => cleanRoute({ dst: r.dst, gw: r.gw }));
@@ -406,7 +362,7 @@ function renderLegacy(result: Result, version: string): Record<string, unknown> 
   let ip6: LegacyIPConfig | undefined;
   for (const ip of result.ips ?? []) {
     const cfg: LegacyIPConfig = { ip: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}), routes: [] };
-    if (isV6(ip.address)) ip6 ??= cfg;
+    if (ipFamily(ip.address) === '6') ip6 ??= cfg;
     else ip4 ??= cfg;
   }
   if (!ip4 && !ip6) {
@@ -418,7 +374,7 @@ function renderLegacy(result: Result, version: string): Record<string, unknown> 
   }
   // Routes go under the config of their destination's family; libcni drops those without one.
   for (const r of result.routes ?? []) {
-    (isV6(r.dst) ? ip6 : ip4)?.routes.push(cleanRoute({ dst: r.dst, gw: r.gw }));
+    (ipFamily(r.dst) === '6' ? ip6 : ip4)?.routes.push(cleanRoute({ dst: r.dst, gw: r.gw }));
   }
   const out: Record<string, unknown> = { cniVersion: version };
   if (ip4) out.ip4 = legacyConfig(ip4);

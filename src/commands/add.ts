@@ -2,18 +2,28 @@ import { CniError, ErrorCode } from '../cni/errors';
 import type { Request } from '../cni/env';
 import { parseResult, renderResult, type Result } from '../cni/result';
 import type { BraidConfig } from '../config/braid-config';
+import { findPlugin } from '../delegate/find';
 import { addNetwork } from '../delegate/invoke';
 import { log } from '../log';
 import { resolveAttachments } from '../resolve/resolve';
 import { mergeResults } from '../result/merge';
 import { readCache, removeCache, writeCache, type ContainerCache } from '../store/cache';
-import { delegateEnv, newCache, waitForReadiness, withContainerLock, wrapNetworkError } from './common';
+import { delegateEnv, newCache, pluginDirs, waitForReadiness, withContainerLock, wrapNetworkError } from './common';
 import { teardown } from './teardown';
 
 /** ADD: resolve → plan → cache → delegate in order (rolling back on failure) → merged result in the caller's version. */
 export async function add(req: Request, config: BraidConfig): Promise<Record<string, unknown>> {
   await waitForReadiness(config);
   const plan = resolveAttachments(req, config);
+  // Every plugin must exist before anything runs: a missing one fails the ADD with nothing to undo.
+  const dirs = pluginDirs(config, req);
+  for (const att of plan) {
+    try {
+      for (const plugin of att.config.plugins) findPlugin(plugin.type as string, dirs);
+    } catch (e) {
+      throw wrapNetworkError('adding container to', att, e);
+    }
+  }
   return withContainerLock(config, req.containerID, async () => {
     const previous = readCache(config.cniDir, req.containerID);
     if (previous.status === 'ok' && previous.cache.attachments.some((a) => a.state !== 'deleted')) {
