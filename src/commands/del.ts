@@ -23,7 +23,7 @@ export async function del(req: Request, config: BraidConfig): Promise<void> {
     } else {
       // Never a silent success (Multus #1087): say so loudly and DEL what the config describes.
       log('error', `cache for container ${req.containerID} is corrupt (${read.reason}); best-effort DEL from the current config`);
-      attachments = resolveAttachments(req, config).map((a) => ({ ...a, state: 'added' }));
+      attachments = (await resolveAttachments(req, config)).plan.map((a) => ({ ...a, state: 'added' }));
     }
     const errors = await teardown(req, config, attachments, netns);
     if (errors.length > 0 && config.retryDeleteOnError) {

@@ -34,6 +34,10 @@ export interface BraidConfig {
   logOptions: LogOptions;
   delegateTimeout: number;
   resultMode: 'merged' | 'clusterNetwork';
+  nadDir: string;
+  kubeRequestTimeout: number;
+  kubeTimeout: number;
+  events: boolean;
   /** Top-level keys braid does not know (logged as a warning). */
   unknownKeys: string[];
 }
@@ -48,6 +52,8 @@ export const DEFAULTS = {
   globalNamespaces: ['default'],
   readinessTimeout: 45,
   delegateTimeout: 60,
+  kubeRequestTimeout: 5,
+  kubeTimeout: 15,
   logOptions: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true },
 } as const;
 
@@ -114,6 +120,10 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     logOptions: { ...DEFAULTS.logOptions, ...(c.logOptions ?? {}) },
     delegateTimeout: c.delegateTimeout ?? DEFAULTS.delegateTimeout,
     resultMode: c.resultMode ?? 'merged',
+    nadDir: c.nadDir ?? '',
+    kubeRequestTimeout: c.kubeRequestTimeout ?? DEFAULTS.kubeRequestTimeout,
+    kubeTimeout: c.kubeTimeout ?? DEFAULTS.kubeTimeout,
+    events: c.events ?? true,
     unknownKeys: Object.keys(c).filter((k) => !known.has(k)),
   };
 }

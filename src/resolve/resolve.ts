@@ -1,13 +1,47 @@
-import type { Request } from '../cni/env';
+import { CniError, ErrorCode } from '../cni/errors';
+import type { Command, Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import { normalizeNetwork, resolveNetworkFromDisk } from '../config/netconf';
+import type { KubeApi } from '../k8s/api';
+import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
+import { log } from '../log';
 import { buildPlan, type Attachment, type Selection } from '../plan/plan';
+import {
+  DEFAULT_NETWORK_ANNOTATION,
+  NETWORKS_ANNOTATION,
+  parseDefaultNetworkAnnotation,
+  parseNetworksAnnotation,
+  type NetworkSelection,
+} from '../selection/networks';
+import { networkFromNad, openApi, openNadDir, type NadSource } from './nads';
 
-/** The networks the config names: the cluster network, then further inline delegates, then defaultNetworks. */
+/** The runtimeConfig key containerd and CRI-O fill with the pod's annotations (when braid declares the capability). */
+export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
+
+/** The pod behind this invocation, as far as braid could learn it. */
+export interface PodContext {
+  ref: PodRef;
+  annotations: Record<string, string>;
+  /** False when the API says the pod no longer exists. */
+  exists: boolean;
+}
+
+/** Everything ADD (or a cache-less DEL) needs: the plan, the pod and the API to report to. */
+export interface Resolution {
+  plan: Attachment[];
+  pod?: PodContext;
+  api?: KubeApi;
+}
+
+// Inline `delegates` (ignored when clusterNetwork is set, as in Multus): [0] is the cluster network.
+function inlineDelegates(config: BraidConfig): Selection[] {
+  if (config.clusterNetwork) return [];
+  return (config.delegates ?? []).map((d, i) => ({ config: normalizeNetwork(d, `delegates[${i}]`, config.cniVersion) }));
+}
+
+/** The networks the config names, read from disk only: the cluster network, further inline delegates, defaultNetworks. */
 export function configuredNetworks(config: BraidConfig): { clusterNetwork: Selection; secondaries: Selection[] } {
-  const inline = config.clusterNetwork ? [] : (config.delegates ?? []).map((d, i) => ({
-    config: normalizeNetwork(d, `delegates[${i}]`, config.cniVersion),
-  }));
+  const inline = inlineDelegates(config);
   const clusterNetwork = config.clusterNetwork
     ? { config: resolveNetworkFromDisk(config.clusterNetwork, config.confDir, config.cniVersion) }
     : inline[0];
@@ -15,8 +49,112 @@ export function configuredNetworks(config: BraidConfig): { clusterNetwork: Selec
   return { clusterNetwork, secondaries: [...inline.slice(1), ...defaults] };
 }
 
-/** Gathers the inputs for this invocation and turns them into the ordered attachment plan. */
-export function resolveAttachments(req: Request, config: BraidConfig): Attachment[] {
-  const { clusterNetwork, secondaries } = configuredNetworks(config);
-  return buildPlan({ clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args });
+// A NAD named by a selection element: `namespace/name` in status, with the element's requests.
+async function nadSelection(nads: NadSource, config: BraidConfig, sel: NetworkSelection): Promise<Selection> {
+  const nad = await nads.getNad(sel.namespace, sel.name);
+  if (!nad) throw new CniError(ErrorCode.InvalidConfig, `NetworkAttachmentDefinition ${sel.namespace}/${sel.name} not found`);
+  const { config: net, resourceName } = networkFromNad(nad, config);
+  return { config: net, network: `${sel.namespace}/${sel.name}`, request: sel, resourceName };
+}
+
+// clusterNetwork / defaultNetworks entries: a name is a NAD in multusNamespace first, then a conf in confDir (Multus).
+async function configNetwork(ref: string, config: BraidConfig, nads: NadSource | undefined): Promise<Selection> {
+  if (!ref.includes('/') && nads) {
+    const nad = await nads.getNad(config.multusNamespace, ref);
+    if (nad) {
+      const { config: net, resourceName } = networkFromNad(nad, config);
+      return { config: net, network: `${config.multusNamespace}/${ref}`, resourceName };
+    }
+  }
+  return { config: resolveNetworkFromDisk(ref, config.confDir, config.cniVersion) };
+}
+
+function runtimeAnnotations(config: BraidConfig): Record<string, string> | undefined {
+  const a = config.runtimeConfig[POD_ANNOTATIONS_CAPABILITY];
+  return typeof a === 'object' && a !== null && !Array.isArray(a) ? (a as Record<string, string>) : undefined;
+}
+
+async function lookUpPod(api: KubeApi | undefined, ref: PodRef, command: Command): Promise<PodContext | undefined> {
+  if (!api) return undefined;
+  let pod;
+  try {
+    pod = await api.getPod(ref.namespace, ref.name);
+  } catch (e) {
+    if (command === 'ADD') throw e;
+    log('error', `cannot get pod ${ref.namespace}/${ref.name} (${(e as Error).message}); continuing without it`);
+    return undefined;
+  }
+  if (!pod) return { ref, annotations: {}, exists: false };
+  const uid = pod.metadata.uid ?? '';
+  if (ref.uid && uid && ref.uid !== uid && !isStaticPod(pod)) {
+    const msg = `expected pod UID ${JSON.stringify(ref.uid)} but got ${JSON.stringify(uid)} from the Kubernetes API for ${ref.namespace}/${ref.name}`;
+    if (command === 'ADD') throw new CniError(ErrorCode.TryAgainLater, msg);
+    log('warning', msg);
+  }
+  return { ref, annotations: pod.metadata.annotations ?? {}, exists: true };
+}
+
+function checkIsolation(config: BraidConfig, pod: PodRef, sels: NetworkSelection[]): void {
+  if (!config.namespaceIsolation) return;
+  for (const sel of sels) {
+    if (sel.namespace !== pod.namespace && !config.globalNamespaces.includes(sel.namespace)) {
+      throw new CniError(ErrorCode.InvalidConfig,
+        `namespace isolation enabled, annotation violates permission, pod is in namespace ${pod.namespace} but refers to target namespace ${sel.namespace} (network ${sel.name})`);
+    }
+  }
+}
+
+// The pod's own choices: the default-network override and the annotation networks, every NAD fetched in parallel.
+async function podSelections(pod: PodContext | undefined, config: BraidConfig, nads: NadSource | undefined): Promise<{ cluster?: Selection; secondaries: Selection[] }> {
+  if (!pod?.exists) return { secondaries: [] };
+  const override = pod.annotations[DEFAULT_NETWORK_ANNOTATION];
+  const sels = parseNetworksAnnotation(pod.annotations[NETWORKS_ANNOTATION] ?? '', pod.ref.namespace);
+  checkIsolation(config, pod.ref, sels);
+  if ((override || sels.length > 0) && !nads) {
+    throw new CniError(ErrorCode.InvalidConfig,
+      `pod ${pod.ref.namespace}/${pod.ref.name} selects networks, but braid has no NetworkAttachmentDefinition source: set kubeconfig (or run in-cluster) or nadDir`);
+  }
+  const [cluster, ...secondaries] = await Promise.all([
+    override ? nadSelection(nads!, config, parseDefaultNetworkAnnotation(override, config.multusNamespace)) : undefined,
+    ...sels.map((sel) => nadSelection(nads!, config, sel)),
+  ]);
+  return { cluster, secondaries: secondaries as Selection[] };
+}
+
+/**
+ * Gathers the inputs of an ADD and plans it, with as few sequential API round trips as possible:
+ * the pod (skipped when the runtime passed its annotations) and config networks named by name go
+ * out together; the pod's NADs follow as soon as its annotations are known, all in parallel.
+ */
+export async function resolveAttachments(req: Request, config: BraidConfig): Promise<Resolution> {
+  const ref = podFromCniArgs(req.args);
+  // Kubernetes (or the NAD directory) is opened only when something may be looked up in it.
+  const byName = [config.clusterNetwork ?? '', ...config.defaultNetworks].some((n) => n !== '' && !n.includes('/'));
+  const api = ref || byName ? await openApi(config) : undefined;
+  const nads: NadSource | undefined = api ?? (config.nadDir && (ref || byName) ? await openNadDir(config.nadDir) : undefined);
+  const fromRuntime = runtimeAnnotations(config);
+  const podP: Promise<PodContext | undefined> = !ref
+    ? Promise.resolve(undefined)
+    : fromRuntime
+      ? Promise.resolve({ ref, annotations: fromRuntime, exists: true })
+      : lookUpPod(api, ref, req.command);
+  const systemPod = ref !== undefined && config.systemNamespaces.includes(ref.namespace);
+  const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
+  const inline = inlineDelegates(config);
+  const [pod, cluster, defaults, chosen] = await Promise.all([
+    podP,
+    settle(config.clusterNetwork ? configNetwork(config.clusterNetwork, config, nads) : Promise.resolve(inline[0])),
+    Promise.all(systemPod ? [] : config.defaultNetworks.map((n) => configNetwork(n, config, nads))),
+    podP.then((p) => podSelections(p, config, nads)),
+  ]);
+  if (pod && !pod.exists) log('error', `pod ${pod.ref.namespace}/${pod.ref.name} no longer exists: attaching the cluster network only`);
+  if (systemPod && config.defaultNetworks.length > 0) log('verbose', `pod namespace ${ref!.namespace} is a system namespace: defaultNetworks skipped`);
+  let clusterNetwork = chosen.cluster;
+  if (!clusterNetwork) {
+    if ('error' in cluster) throw cluster.error;
+    clusterNetwork = cluster.value;
+  }
+  const secondaries = pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries];
+  const plan = buildPlan({ clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args });
+  return { plan, pod, api };
 }

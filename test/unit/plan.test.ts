@@ -7,8 +7,9 @@ function net(name: string): NetworkConfig {
   return { name, cniVersion: '1.0.0', plugins: [{ type: 'fake' }] };
 }
 
-function sel(name: string, extra: Partial<Selection> = {}): Selection {
-  return { config: net(name), ...extra };
+function sel(name: string, extra: { ifname?: string } & Partial<Selection> = {}): Selection {
+  const { ifname, ...rest } = extra;
+  return { config: net(name), ...(ifname !== undefined ? { request: { name, namespace: 'default', interface: ifname } } : {}), ...rest };
 }
 
 function input(secondaries: Selection[], extra: Partial<PlanInput> = {}): PlanInput {

@@ -1,0 +1,30 @@
+import { parseResult } from '../cni/result';
+import type { BraidConfig } from '../config/braid-config';
+import type { KubeApi } from '../k8s/api';
+import { log } from '../log';
+import type { PodContext } from '../resolve/resolve';
+import { NETWORK_STATUS_ANNOTATION, statusEntries } from '../result/status';
+import type { CachedAttachment } from '../store/cache';
+
+/** How long ADD waits for best-effort events once the status is written. */
+const EVENT_GRACE_MS = 5;
+
+/**
+ * Writes `k8s.v1.cni.cncf.io/network-status` with one merge-patch on pods/status (no read-modify-write),
+ * with AddedInterface events sent alongside. A pod that is gone is tolerated; other failures throw.
+ */
+export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodContext, attachments: CachedAttachment[]): Promise<void> {
+  const results = attachments.map((a) => ({ att: a, result: parseResult(a.result, a.config.cniVersion) }));
+  const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork));
+  const { namespace, name, uid } = pod.ref;
+  const events = config.events
+    ? Promise.all(results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) =>
+      api.postPodEvent({ namespace, name, uid }, 'AddedInterface',
+        `Add ${att.ifname} [${(result.ips ?? []).map((ip) => ip.address).join(',')}] from ${att.network}`)))
+      .catch((e: Error) => log('warning', `AddedInterface events: ${e.message}`))
+    : undefined;
+  // Multus writes the list indented by four spaces; consumers see the same text.
+  const written = await api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) });
+  if (!written) log('warning', `pod ${namespace}/${name} is gone: network-status not written`);
+  if (events) await Promise.race([events, new Promise((r) => setTimeout(r, EVENT_GRACE_MS))]);
+}

@@ -1,0 +1,67 @@
+import { CniError, ErrorCode } from '../cni/errors';
+import { statusMessage, type KubeClient } from './client';
+import type { PodObject } from './pod';
+
+/** A NetworkAttachmentDefinition as braid reads it. */
+export interface NadObject {
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  spec?: { config?: string };
+}
+
+const enc = encodeURIComponent;
+
+/** The Kubernetes calls braid makes, on top of a KubeClient. */
+export class KubeApi {
+  constructor(readonly client: KubeClient) {}
+
+  /** GET a pod; undefined when it does not exist. */
+  async getPod(namespace: string, name: string): Promise<PodObject | undefined> {
+    return this.getOptional(`/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}`, `pod ${namespace}/${name}`) as Promise<PodObject | undefined>;
+  }
+
+  /** GET a NetworkAttachmentDefinition; undefined when it does not exist. */
+  async getNad(namespace: string, name: string): Promise<NadObject | undefined> {
+    const path = `/apis/k8s.cni.cncf.io/v1/namespaces/${enc(namespace)}/network-attachment-definitions/${enc(name)}`;
+    return this.getOptional(path, `NetworkAttachmentDefinition ${namespace}/${name}`) as Promise<NadObject | undefined>;
+  }
+
+  private async getOptional(path: string, what: string): Promise<unknown> {
+    const res = await this.client.call('GET', path, { retry: true });
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new CniError(ErrorCode.TryAgainLater, `kube-apiserver: cannot get ${what}: ${statusMessage(res)}`);
+    return res.body;
+  }
+
+  /** Sets pod annotations with one merge-patch on pods/status; returns false when the pod is gone. */
+  async patchPodAnnotations(namespace: string, name: string, annotations: Record<string, string>): Promise<boolean> {
+    const res = await this.client.call('PATCH', `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}/status`, {
+      body: { metadata: { annotations } },
+      contentType: 'application/merge-patch+json',
+      retry: true, // a merge-patch without resourceVersion is idempotent
+    });
+    if (res.status === 404) return false;
+    if (res.status !== 200) throw new CniError(ErrorCode.TryAgainLater, `kube-apiserver: cannot update pod ${namespace}/${name} status: ${statusMessage(res)}`);
+    return true;
+  }
+
+  /** POSTs a core/v1 Event about a pod (one attempt: events are best effort). */
+  async postPodEvent(pod: { namespace: string; name: string; uid: string }, reason: string, message: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.client.call('POST', `/api/v1/namespaces/${enc(pod.namespace)}/events`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+        reason,
+        message,
+        type: 'Normal',
+        source: { component: 'braid' },
+        reportingComponent: 'braid',
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import fs = require('node:fs');
+import path = require('node:path');
+import { CniError, ErrorCode } from '../cni/errors';
+
+/** How to reach and authenticate to the kube-apiserver. */
+export interface Credentials {
+  server: string;
+  ca?: Buffer;
+  token?: string;
+  cert?: Buffer;
+  key?: Buffer;
+  insecureSkipTLSVerify?: boolean;
+  /** Where these came from, for error messages (never the secret itself). */
+  source: string;
+}
+
+/** The service-account mount of an in-cluster pod. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+function read(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new CniError(ErrorCode.IoFailure, `cannot read ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** In-cluster credentials from KUBERNETES_SERVICE_HOST/PORT and the service-account files, read fresh (bound tokens rotate). */
+export function inClusterCredentials(env: NodeJS.ProcessEnv, saDir = SERVICE_ACCOUNT_DIR): Credentials | undefined {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) return undefined;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  return {
+    server: `https://${hostPart}:${port}`,
+    token: read(path.join(saDir, 'token'), 'service-account token').toString('utf8').trim(),
+    ca: read(path.join(saDir, 'ca.crt'), 'service-account CA'),
+    source: `in-cluster service account (${saDir})`,
+  };
+}
+
+type Named<T> = { name: string } & Record<string, T>;
+
+function pick(list: unknown, name: string, kind: string, file: string): Record<string, unknown> {
+  const found = Array.isArray(list) ? (list as Named<Record<string, unknown>>[]).find((x) => x?.name === name) : undefined;
+  if (!found) throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: ${kind} ${JSON.stringify(name)} not found`);
+  return (found[kind] ?? {}) as Record<string, unknown>;
+}
+
+function bytes(inline: unknown, file: unknown, base: string, what: string): Buffer | undefined {
+  if (typeof inline === 'string' && inline) return Buffer.from(inline, 'base64');
+  if (typeof file === 'string' && file) return read(path.resolve(base, file), what);
+  return undefined;
+}
+
+/** Credentials of the current context of a kubeconfig file (YAML or JSON); token files are re-read on every call. */
+export function kubeconfigCredentials(file: string, parseYaml: (text: string) => unknown): Credentials {
+  const base = path.dirname(file);
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseYaml(read(file, 'kubeconfig').toString('utf8')) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: ${(e as Error).message}`);
+  }
+  const contextName = doc?.['current-context'];
+  if (typeof contextName !== 'string' || !contextName) throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: no current-context`);
+  const context = pick(doc.contexts, contextName, 'context', file);
+  const cluster = pick(doc.clusters, String(context.cluster), 'cluster', file);
+  const user = context.user ? pick(doc.users, String(context.user), 'user', file) : {};
+  if (typeof cluster.server !== 'string' || !cluster.server.startsWith('https://')) {
+    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: cluster server must be an https:// URL`);
+  }
+  if (user.exec || user['auth-provider']) {
+    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: exec and auth-provider credentials are not supported; use a token, tokenFile or client certificate`);
+  }
+  const tokenFile = typeof user.tokenFile === 'string' && user.tokenFile ? path.resolve(base, user.tokenFile) : '';
+  return {
+    server: cluster.server.replace(/\/+$/, ''),
+    ca: bytes(cluster['certificate-authority-data'], cluster['certificate-authority'], base, 'CA'),
+    insecureSkipTLSVerify: cluster['insecure-skip-tls-verify'] === true,
+    token: typeof user.token === 'string' && user.token ? user.token : tokenFile ? read(tokenFile, 'token file').toString('utf8').trim() : undefined,
+    cert: bytes(user['client-certificate-data'], user['client-certificate'], base, 'client certificate'),
+    key: bytes(user['client-key-data'], user['client-key'], base, 'client key'),
+    source: `kubeconfig ${file}`,
+  };
+}

@@ -1,0 +1,89 @@
+import fs = require('node:fs');
+import path = require('node:path');
+import { CniError, ErrorCode } from '../cni/errors';
+import type { BraidConfig } from '../config/braid-config';
+import { findNetworkByName, normalizeNetwork, type NetworkConfig } from '../config/netconf';
+import type { KubeApi, NadObject } from '../k8s/api';
+
+/** The NAD annotation naming the device-plugin resource its attachments need. */
+export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
+
+/** Where NetworkAttachmentDefinitions come from: the Kubernetes API, or a directory of manifests. */
+export interface NadSource {
+  getNad(namespace: string, name: string): Promise<NadObject | undefined>;
+}
+
+async function loadYaml(): Promise<typeof import('js-yaml')> {
+  return import('js-yaml');
+}
+
+/** Opens the Kubernetes API when a kubeconfig is configured or braid runs in-cluster; undefined otherwise. */
+export async function openApi(config: BraidConfig): Promise<KubeApi | undefined> {
+  const { inClusterCredentials, kubeconfigCredentials } = await import('../k8s/credentials');
+  let creds;
+  if (config.kubeconfig) {
+    const yaml = await loadYaml();
+    creds = kubeconfigCredentials(config.kubeconfig, (text) => yaml.load(text));
+  } else {
+    creds = inClusterCredentials(process.env);
+  }
+  if (!creds) return undefined;
+  const [{ KubeClient }, { KubeApi }] = await Promise.all([import('../k8s/client'), import('../k8s/api')]);
+  const client = new KubeClient(creds, {
+    requestTimeoutMs: config.kubeRequestTimeout * 1000,
+    totalTimeoutMs: config.kubeTimeout * 1000,
+    attempts: 5,
+  });
+  return new KubeApi(client);
+}
+
+/** A clusterless NAD store: every NetworkAttachmentDefinition in the YAML/JSON manifests of `dir` (namespace defaults to "default"). */
+export async function openNadDir(dir: string): Promise<NadSource> {
+  const yaml = await loadYaml();
+  const byKey = new Map<string, NadObject>();
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  } catch (e) {
+    throw new CniError(ErrorCode.IoFailure, `nadDir ${dir}: ${(e as Error).message}`);
+  }
+  for (const file of files) {
+    const full = path.join(dir, file);
+    let docs: unknown[];
+    try {
+      docs = yaml.loadAll(fs.readFileSync(full, 'utf8'));
+    } catch (e) {
+      throw new CniError(ErrorCode.DecodeFailure, `nadDir manifest ${full}: ${(e as Error).message}`);
+    }
+    const items = docs.flatMap((d) => ((d as { kind?: string })?.kind === 'List' ? ((d as { items?: unknown[] }).items ?? []) : [d]));
+    for (const item of items as NadObject[]) {
+      if ((item as { kind?: string })?.kind !== 'NetworkAttachmentDefinition' || !item.metadata?.name) continue;
+      const namespace = item.metadata.namespace || 'default';
+      byKey.set(`${namespace}/${item.metadata.name}`, { ...item, metadata: { ...item.metadata, namespace } });
+    }
+  }
+  return { getNad: async (namespace, name) => byKey.get(`${namespace}/${name}`) };
+}
+
+/**
+ * A NAD's delegate network (NAD spec §3.4): `spec.config`, else the conf in `confDir` with the NAD's
+ * name; a config without a `name` gets the NAD's name. Errors name the NAD.
+ */
+export function networkFromNad(nad: NadObject, config: BraidConfig): { config: NetworkConfig; resourceName?: string } {
+  const id = `NetworkAttachmentDefinition ${nad.metadata.namespace}/${nad.metadata.name}`;
+  const resourceName = nad.metadata.annotations?.[RESOURCE_NAME_ANNOTATION] || undefined;
+  const text = nad.spec?.config?.trim() ?? '';
+  if (text === '') {
+    const onDisk = findNetworkByName(config.confDir, nad.metadata.name, config.cniVersion);
+    if (!onDisk) throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config is empty and ${config.confDir} has no conf named ${JSON.stringify(nad.metadata.name)}`);
+    return { config: onDisk, resourceName };
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && doc.name === undefined) doc = { ...doc, name: nad.metadata.name };
+  return { config: normalizeNetwork(doc, id, config.cniVersion), resourceName };
+}
