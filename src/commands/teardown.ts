@@ -2,6 +2,7 @@ import type { CniError } from '../cni/errors';
 import type { Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import { delNetwork } from '../delegate/invoke';
+import { removeDeviceInfo } from '../devices/device-info';
 import { log } from '../log';
 import type { CachedAttachment } from '../store/cache';
 import { delegateEnv, wrapNetworkError } from './common';
@@ -17,6 +18,7 @@ export async function teardown(req: Request, config: BraidConfig, attachments: C
     try {
       await delNetwork(att.config, att.runtimeConfig, delegateEnv(req, config, att, netns), att.result);
       att.state = 'deleted';
+      if (att.deviceInfoFile) removeDeviceInfo(att.deviceInfoFile);
       log('verbose', `Del: ${att.network}:${att.ifname} ok`);
     } catch (e) {
       const err = wrapNetworkError('deleting from', att, e);

@@ -38,6 +38,11 @@ export interface BraidConfig {
   kubeRequestTimeout: number;
   kubeTimeout: number;
   events: boolean;
+  kubeletSocket: string;
+  kubeletCheckpoint: string;
+  kubeletTimeout: number;
+  deviceInfoDir: string;
+  pciDevicesDir: string;
   /** Top-level keys braid does not know (logged as a warning). */
   unknownKeys: string[];
 }
@@ -54,6 +59,11 @@ export const DEFAULTS = {
   delegateTimeout: 60,
   kubeRequestTimeout: 5,
   kubeTimeout: 15,
+  kubeletSocket: '/var/lib/kubelet/pod-resources/kubelet.sock',
+  kubeletCheckpoint: '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint',
+  kubeletTimeout: 10,
+  deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
+  pciDevicesDir: '/sys/bus/pci/devices',
   logOptions: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true },
 } as const;
 
@@ -124,6 +134,11 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     kubeRequestTimeout: c.kubeRequestTimeout ?? DEFAULTS.kubeRequestTimeout,
     kubeTimeout: c.kubeTimeout ?? DEFAULTS.kubeTimeout,
     events: c.events ?? true,
+    kubeletSocket: c.kubeletSocket ?? DEFAULTS.kubeletSocket,
+    kubeletCheckpoint: c.kubeletCheckpoint ?? DEFAULTS.kubeletCheckpoint,
+    kubeletTimeout: c.kubeletTimeout ?? DEFAULTS.kubeletTimeout,
+    deviceInfoDir: c.deviceInfoDir ?? DEFAULTS.deviceInfoDir,
+    pciDevicesDir: c.pciDevicesDir ?? DEFAULTS.pciDevicesDir,
     unknownKeys: Object.keys(c).filter((k) => !known.has(k)),
   };
 }

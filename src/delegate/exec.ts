@@ -46,7 +46,10 @@ export function execPlugin(file: string, opts: ExecOptions): ExecOutcome {
     if (code === 'ETIMEDOUT') {
       throw new CniError(ErrorCode.TryAgainLater, `plugin ${file} timed out after ${opts.timeoutMs} ms and was killed`);
     }
-    if (r.error) throw new CniError(ErrorCode.IoFailure, `cannot execute plugin ${file}: ${r.error.message}`);
+    // EPIPE only means the plugin exited without reading its config: its exit status still stands.
+    if (r.error && !(code === 'EPIPE' && r.status !== null)) {
+      throw new CniError(ErrorCode.IoFailure, `cannot execute plugin ${file}: ${r.error.message}`);
+    }
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? 128 };
   }
 }

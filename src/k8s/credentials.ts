@@ -53,6 +53,18 @@ function bytes(inline: unknown, file: unknown, base: string, what: string): Buff
   return undefined;
 }
 
+// A parser's message can quote the text around the error (js-yaml adds a snippet of the file, V8's
+// JSON.parse a slice of the input): a kubeconfig holds secrets, so only the reason and position are kept.
+function parseErrorReason(e: unknown): string {
+  const err = e as { reason?: unknown; mark?: { line?: number; column?: number }; message?: unknown };
+  if (typeof err?.reason === 'string' && err.reason) {
+    const at = typeof err.mark?.line === 'number' ? ` at line ${err.mark.line + 1}, column ${(err.mark.column ?? 0) + 1}` : '';
+    return `invalid YAML: ${err.reason}${at}`;
+  }
+  const first = String(err?.message ?? e).split('\n')[0];
+  return `cannot parse: ${first.replace(/"[^]*"|'[^']*'/g, '…')}`;
+}
+
 /** Credentials of the current context of a kubeconfig file (YAML or JSON); token files are re-read on every call. */
 export function kubeconfigCredentials(file: string, parseYaml: (text: string) => unknown): Credentials {
   const base = path.dirname(file);
@@ -61,7 +73,7 @@ export function kubeconfigCredentials(file: string, parseYaml: (text: string) =>
     doc = parseYaml(read(file, 'kubeconfig').toString('utf8')) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof CniError) throw e;
-    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: ${parseErrorReason(e)}`);
   }
   const contextName = doc?.['current-context'];
   if (typeof contextName !== 'string' || !contextName) throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: no current-context`);

@@ -19,6 +19,10 @@ export interface Attachment {
   defaultRoute?: string[];
   /** The NAD's `k8s.v1.cni.cncf.io/resourceName`, for device-ID assignment. */
   resourceName?: string;
+  /** The device (VF PCI address) the kubelet assigned to this attachment. */
+  deviceID?: string;
+  /** Where the delegate writes its device-info (Multus's CNIDeviceInfoFile convention). */
+  deviceInfoFile?: string;
 }
 
 /** A network chosen for the pod, before interface naming. */
@@ -40,6 +44,11 @@ export interface PlanInput {
   /** The runtime's own runtimeConfig: reaches the cluster network only (NAD spec §7.5). */
   runtimeConfig: Record<string, unknown>;
   cniArgs: string;
+  /** Device IDs per resource name, from the kubelet (only when some NAD names a resourceName). */
+  devices?: Map<string, string[]>;
+  containerID?: string;
+  /** Root of the device-info files (`<dir>/dp` from device plugins, `<dir>/cni` for delegates). */
+  deviceInfoDir?: string;
 }
 
 function invalid(network: string, msg: string): CniError {
@@ -96,6 +105,31 @@ function checkDefaultRoutes(plan: Attachment[]): void {
   }
 }
 
+/** The CNI device-info file of an attachment: `<dir>/cni/<network>-<containerID>_<ifname>` with "/" as "-" (Multus). */
+export function deviceInfoPath(dir: string, network: string, containerID: string, ifname: string): string {
+  return `${dir}/cni/${`${network}-${containerID}_${ifname}`.replace(/\//g, '-')}`;
+}
+
+// Each attachment of a resource takes the next of its sorted device IDs, so two NADs on one resource get distinct VFs.
+function deviceTaker(devices: Map<string, string[]> | undefined): (sel: Selection, network: string) => string | undefined {
+  const next = new Map<string, number>();
+  return (sel, network) => {
+    if (!sel.resourceName) return undefined;
+    const ids = [...(devices?.get(sel.resourceName) ?? [])].sort();
+    const i = next.get(sel.resourceName) ?? 0;
+    if (i >= ids.length) {
+      throw invalid(network, `needs a device of resource ${sel.resourceName}, but the kubelet assigned the pod ${ids.length} (${ids.join(', ') || 'none'}) and earlier attachments took them`);
+    }
+    next.set(sel.resourceName, i + 1);
+    return ids[i];
+  };
+}
+
+// The device goes where sriov-cni and host-device look: top-level deviceID and pciBusID in every plugin.
+function withDevice(config: NetworkConfig, deviceID: string | undefined): NetworkConfig {
+  return deviceID ? { ...config, plugins: config.plugins.map((p) => ({ ...p, deviceID, pciBusID: deviceID })) } : config;
+}
+
 /**
  * Orders and names the attachments: cluster network first as CNI_IFNAME, then net1..netN by position
  * unless the pod asked for a name. Applies the pod's requests and refuses clashes before anything runs.
@@ -103,6 +137,7 @@ function checkDefaultRoutes(plan: Attachment[]): void {
 export function buildPlan(input: PlanInput): Attachment[] {
   const all = [input.clusterNetwork, ...input.secondaries];
   const owner = new Map<string, string>();
+  const takeDevice = deviceTaker(input.devices);
   const plan = all.map((sel, index): Attachment => {
     const clusterNetwork = index === 0;
     const network = sel.network ?? sel.config.name;
@@ -112,8 +147,12 @@ export function buildPlan(input: PlanInput): Attachment[] {
     const previous = owner.get(ifname);
     if (previous !== undefined) throw invalid(network, `interface name ${ifname} is already used by network ${JSON.stringify(previous)}`);
     owner.set(ifname, network);
-    const requested = requestedRuntimeConfig(req);
+    const deviceID = takeDevice(sel, network);
+    // A device from the resource wins over the element's own deviceID (Multus).
+    const requested = requestedRuntimeConfig(deviceID ? { ...req!, deviceID: undefined } : req);
     checkCapabilities(network, sel.config, requested);
+    const deviceInfoFile = deviceID && input.deviceInfoDir ? deviceInfoPath(input.deviceInfoDir, network, input.containerID ?? '', ifname) : undefined;
+    const deviceRuntime = { ...(deviceID ? { deviceID } : {}), ...(deviceInfoFile ? { CNIDeviceInfoFile: deviceInfoFile } : {}) };
     const cniArgs = extendCniArgs(input.cniArgs, [
       ...(req?.ips ? [['IP', req.ips.join(',')] as [string, string]] : []),
       ...(req?.mac ? [['MAC', req.mac] as [string, string]] : []),
@@ -122,12 +161,14 @@ export function buildPlan(input: PlanInput): Attachment[] {
     return {
       network,
       ifname,
-      config: withCniArgs(sel.config, argsCni),
-      runtimeConfig: clusterNetwork ? { ...input.runtimeConfig, ...requested } : requested,
+      config: withDevice(withCniArgs(sel.config, argsCni), deviceID),
+      runtimeConfig: { ...(clusterNetwork ? input.runtimeConfig : {}), ...requested, ...deviceRuntime },
       cniArgs,
       clusterNetwork,
       ...(req?.defaultRoute ? { defaultRoute: req.defaultRoute } : {}),
       ...(sel.resourceName ? { resourceName: sel.resourceName } : {}),
+      ...(deviceID ? { deviceID } : {}),
+      ...(deviceInfoFile ? { deviceInfoFile } : {}),
     };
   });
   checkDefaultRoutes(plan);

@@ -121,6 +121,14 @@ async function podSelections(pod: PodContext | undefined, config: BraidConfig, n
   return { cluster, secondaries: secondaries as Selection[] };
 }
 
+// Device IDs matter only when some network names a resourceName: only then is the gRPC client loaded.
+async function kubeletDevices(config: BraidConfig, ref: PodRef | undefined, sels: Selection[]): Promise<Map<string, string[]> | undefined> {
+  if (!sels.some((s) => s.resourceName)) return undefined;
+  if (!ref) throw new CniError(ErrorCode.InvalidConfig, 'a network needs kubelet devices (resourceName), but CNI_ARGS names no pod');
+  const { podDevices } = await import('../kubelet/podresources');
+  return podDevices({ socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 }, ref);
+}
+
 /**
  * Gathers the inputs of an ADD and plans it, with as few sequential API round trips as possible:
  * the pod (skipped when the runtime passed its annotations) and config networks named by name go
@@ -155,6 +163,10 @@ export async function resolveAttachments(req: Request, config: BraidConfig): Pro
     clusterNetwork = cluster.value;
   }
   const secondaries = pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries];
-  const plan = buildPlan({ clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args });
+  const devices = await kubeletDevices(config, ref, [clusterNetwork, ...secondaries]);
+  const plan = buildPlan({
+    clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args,
+    devices, containerID: req.containerID, deviceInfoDir: config.deviceInfoDir,
+  });
   return { plan, pod, api };
 }

@@ -22,9 +22,16 @@ const isDefaultDst = (dst: string) => dst === '0.0.0.0/0' || dst === '::/0';
 /**
  * Status entries for one attachment, as Multus writes them: one per sandbox interface, IPs without
  * prefix, `gateway` from the result's default routes, `dns` always present; exactly one entry of the
- * cluster network is `default`.
+ * cluster network is `default`. `links` (the netns's interfaces by name) fills a missing mac or mtu.
  */
-export function statusEntries(network: string, ifname: string, result: Result, clusterNetwork: boolean, deviceInfo?: Record<string, unknown>): NetworkStatus[] {
+export function statusEntries(
+  network: string,
+  ifname: string,
+  result: Result,
+  clusterNetwork: boolean,
+  deviceInfo?: Record<string, unknown>,
+  links: ReadonlyMap<string, { mac?: string; mtu?: number }> = new Map(),
+): NetworkStatus[] {
   const interfaces = result.interfaces ?? [];
   const sandboxed = interfaces.map((iface, index) => ({ iface, index })).filter((x) => x.iface.sandbox);
   const gateways = (result.routes ?? []).filter((r) => isDefaultDst(r.dst) && r.gw).map((r) => r.gw!);
@@ -47,10 +54,12 @@ export function statusEntries(network: string, ifname: string, result: Result, c
   });
   if (sandboxed.length === 0) {
     // A result without a sandbox interface (e.g. a DPDK VF): still report the attachment (NAD spec §5.1.1).
-    return [entry(0, ifname, undefined, undefined, ips.map((ip) => bare(ip.address)))];
+    const link = links.get(ifname);
+    return [entry(0, ifname, link?.mac, link?.mtu, ips.map((ip) => bare(ip.address)))];
   }
   return sandboxed.map(({ iface, index }, k) => {
     const own = ips.filter((ip) => ip.interface === index || (ip.interface === undefined && k === sandboxed.length - 1));
-    return entry(k, iface.name, iface.mac, iface.mtu, own.map((ip) => bare(ip.address)));
+    const link = links.get(iface.name);
+    return entry(k, iface.name, iface.mac ?? link?.mac, iface.mtu ?? link?.mtu, own.map((ip) => bare(ip.address)));
   });
 }

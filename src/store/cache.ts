@@ -10,6 +10,8 @@ export type AttachmentState = 'planned' | 'added' | 'deleted';
 export interface CachedAttachment extends Attachment {
   state: AttachmentState;
   result?: Record<string, unknown>;
+  /** The device-info read back after ADD (network-status `device-info`). */
+  deviceInfo?: Record<string, unknown>;
 }
 
 /** Everything DEL, CHECK and GC need, written before the first delegate runs. */

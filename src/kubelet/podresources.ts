@@ -1,0 +1,72 @@
+import fs = require('node:fs');
+import * as grpc from '@grpc/grpc-js';
+import { fromJSON } from '@grpc/proto-loader';
+import { CniError, ErrorCode } from '../cni/errors';
+import descriptor from '../generated/podresources-descriptor.json';
+import { log } from '../log';
+import { addDevices, checkpointDevices, type DeviceMap } from './checkpoint';
+
+// Loaded only when a selected NAD names a resourceName: gRPC costs tens of milliseconds to load.
+
+/** Where the kubelet's device assignments can be read. */
+export interface KubeletSources {
+  socket: string;
+  checkpoint: string;
+  timeoutMs: number;
+}
+
+/** The pod whose devices are wanted. */
+export interface PodKey { namespace: string; name: string; uid: string }
+
+interface ContainerDevices { resource_name: string; device_ids: string[] }
+interface PodResources { name: string; namespace: string; containers: Array<{ devices: ContainerDevices[] }> }
+
+type Unary<Req, Res> = (req: Req, opts: { deadline: number }, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
+interface Lister extends grpc.Client {
+  Get: Unary<{ pod_name: string; pod_namespace: string }, { pod_resources?: PodResources }>;
+  List: Unary<Record<string, never>, { pod_resources: PodResources[] }>;
+}
+
+function call<Req, Res>(fn: Unary<Req, Res>, client: Lister, req: Req, timeoutMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => fn.call(client, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+function devicesOf(pod: PodResources | undefined): DeviceMap {
+  const map: DeviceMap = new Map();
+  for (const c of pod?.containers ?? []) for (const d of c.devices ?? []) addDevices(map, d.resource_name, d.device_ids ?? []);
+  return map;
+}
+
+/** Asks the kubelet's pod-resources API (v1): Get for the one pod, List where Get is not implemented. */
+async function fromKubelet(socket: string, pod: PodKey, timeoutMs: number): Promise<DeviceMap> {
+  const pkg = grpc.loadPackageDefinition(fromJSON(descriptor as Parameters<typeof fromJSON>[0], { keepCase: true, longs: String, defaults: true, arrays: true })) as any;
+  const client: Lister = new pkg.v1.PodResourcesLister(`unix://${socket}`, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  });
+  try {
+    try {
+      const res = await call(client.Get, client, { pod_name: pod.name, pod_namespace: pod.namespace }, timeoutMs);
+      return devicesOf(res.pod_resources);
+    } catch (e) {
+      if ((e as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw e;
+      log('verbose', 'kubelet pod-resources Get is not implemented; using List');
+    }
+    const res = await call(client.List, client, {}, timeoutMs);
+    return devicesOf(res.pod_resources.find((p) => p.name === pod.name && p.namespace === pod.namespace));
+  } catch (e) {
+    throw new CniError(ErrorCode.TryAgainLater, `kubelet pod-resources at ${socket}: ${(e as Error).message}`);
+  } finally {
+    client.close();
+  }
+}
+
+/** The devices the kubelet assigned to a pod, by resource name: the pod-resources socket, else the checkpoint file. */
+export async function podDevices(sources: KubeletSources, pod: PodKey): Promise<DeviceMap> {
+  if (fs.existsSync(sources.socket)) return fromKubelet(sources.socket, pod, sources.timeoutMs);
+  if (fs.existsSync(sources.checkpoint)) {
+    log('verbose', `kubelet socket ${sources.socket} missing: reading devices from ${sources.checkpoint}`);
+    return checkpointDevices(sources.checkpoint, pod.uid);
+  }
+  throw new CniError(ErrorCode.TryAgainLater,
+    `cannot learn the pod's devices: kubelet pod-resources socket ${sources.socket} and checkpoint ${sources.checkpoint} are both missing`);
+}

@@ -1,0 +1,1 @@
+declare module '*.node' { const bytes: Uint8Array; export default bytes; }

@@ -1,0 +1,61 @@
+import { CniError, ErrorCode } from '../cni/errors';
+import { ipFamily } from '../cni/ip';
+import { netnsAddon } from '../native/netns-addon';
+import type { DefaultRouteChange } from '../plan/default-route';
+
+const AF = { '4': 2, '6': 10 } as const;
+const MAIN_TABLE = 254;
+const NLM_F_CREATE_EXCL = 0x400 | 0x200;
+
+function ipBytes(ip: string): Buffer {
+  if (ipFamily(ip) === '4') return Buffer.from(ip.split('.').map(Number));
+  const [head, tail = ''] = ip.split('::');
+  // Hex groups, with an embedded IPv4 tail ("::ffff:10.1.2.3") counted as two.
+  const words = (s: string) => (s ? s.split(':').flatMap((w) => (w.includes('.') ? [...ipBytes(w)].reduce<number[]>((acc, b, i) => (i % 2 ? [...acc.slice(0, -1), acc[acc.length - 1] * 256 + b] : [...acc, b]), []) : [parseInt(w, 16)])) : []);
+  const h = words(head);
+  const t = words(tail);
+  const all = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill(0), ...t] : h;
+  const out = Buffer.alloc(16);
+  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  return out;
+}
+
+/**
+ * Applies default-route changes inside the pod netns over netlink (socket created in the netns by the
+ * native helper): for each family with a new owner, every default route of that family in the main
+ * table goes, then `default via gw dev <owner>` is added; interfaces that must carry no default route
+ * lose theirs. IPv4 and IPv6 are handled independently.
+ */
+export async function applyDefaultRoutes(netns: string, change: DefaultRouteChange): Promise<void> {
+  const { createRtNetlink } = await import('netlink/dist/rt/rt.js');
+  const rt = netnsAddon().runInNetns(netns, () => createRtNetlink());
+  try {
+    const links = await rt.getLinks();
+    const index = (ifname: string) => {
+      const link = links.find((l) => l.attrs.ifname === ifname);
+      if (!link?.data.index) throw new CniError(ErrorCode.IoFailure, `default-route: interface ${ifname} not found in netns ${netns}`);
+      return link.data.index;
+    };
+    for (const family of ['4', '6'] as const) {
+      const owner = change.owners.find((o) => ipFamily(o.gateway) === family);
+      const clearedOifs = new Set(change.cleared.map(index));
+      const routes = await rt.getRoutes({ family: AF[family] });
+      const defaults = routes.filter((r) => r.data.dstLen === 0 && (r.attrs.table ?? r.data.table) === MAIN_TABLE && r.data.type === 'UNICAST');
+      for (const r of defaults) {
+        if (owner || (r.attrs.oif !== undefined && clearedOifs.has(r.attrs.oif))) await rt.delRoute(r.data, r.attrs);
+      }
+      if (owner) {
+        await rt.newRoute(
+          { family: AF[family], dstLen: 0, table: MAIN_TABLE, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
+          { gateway: ipBytes(owner.gateway), oif: index(owner.ifname) },
+          { flags: NLM_F_CREATE_EXCL },
+        );
+      }
+    }
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(ErrorCode.IoFailure, `default-route in netns ${netns}: ${(e as Error).message}`);
+  } finally {
+    rt.socket.close();
+  }
+}
