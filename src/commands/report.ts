@@ -19,7 +19,8 @@ export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodCo
   // mac and mtu from the netns itself where a delegate's result lacks them.
   const links = new Map(podInterfaces(netns).map((l) => [l.name, l]));
   const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork, att.deviceInfo, links));
-  const { namespace, name, uid } = pod.ref;
+  const { namespace, name } = pod.ref;
+  const uid = pod.uid ?? pod.ref.uid; // events name the API's pod (a static pod's mirror)
   const events = config.events
     ? Promise.all(results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) =>
       api.postPodEvent({ namespace, name, uid }, 'AddedInterface',
@@ -27,7 +28,7 @@ export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodCo
       .catch((e: Error) => log('warning', `AddedInterface events: ${e.message}`))
     : undefined;
   // Multus writes the list indented by four spaces; consumers see the same text.
-  const written = await api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) });
-  if (!written) log('warning', `pod ${namespace}/${name} is gone: network-status not written`);
+  const written = await api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) }, pod.uid);
+  if (!written) log('warning', `pod ${namespace}/${name}${pod.uid ? ` (UID ${pod.uid})` : ''} is gone: network-status not written`);
   if (events) await Promise.race([events, new Promise((r) => setTimeout(r, EVENT_GRACE_MS))]);
 }

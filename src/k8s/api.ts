@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from '../cni/errors';
-import { statusMessage, type KubeClient } from './client';
+import { statusMessage, type ApiResponse, type KubeClient } from './client';
 import type { PodObject } from './pod';
 
 /** A NetworkAttachmentDefinition as braid reads it. */
@@ -9,6 +9,12 @@ export interface NadObject {
 }
 
 const enc = encodeURIComponent;
+
+// True when a 422 Status names `field` among its causes.
+function invalidField(res: ApiResponse, field: string): boolean {
+  const causes = res.body?.details?.causes;
+  return Array.isArray(causes) && causes.some((c: { field?: string }) => c?.field === field);
+}
 
 /** The Kubernetes calls braid makes, on top of a KubeClient. */
 export class KubeApi {
@@ -32,14 +38,18 @@ export class KubeApi {
     return res.body;
   }
 
-  /** Sets pod annotations with one merge-patch on pods/status; returns false when the pod is gone. */
-  async patchPodAnnotations(namespace: string, name: string, annotations: Record<string, string>): Promise<boolean> {
+  /**
+   * Sets pod annotations with one merge-patch on pods/status; returns false when the pod is gone. With
+   * `uid`, the patch carries it: metadata.uid is immutable, so the apiserver refuses (422) to apply it to
+   * a pod recreated under the same name, and that pod counts as gone too.
+   */
+  async patchPodAnnotations(namespace: string, name: string, annotations: Record<string, string>, uid?: string): Promise<boolean> {
     const res = await this.client.call('PATCH', `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}/status`, {
-      body: { metadata: { annotations } },
+      body: { metadata: { ...(uid ? { uid } : {}), annotations } },
       contentType: 'application/merge-patch+json',
       retry: true, // a merge-patch without resourceVersion is idempotent
     });
-    if (res.status === 404) return false;
+    if (res.status === 404 || (uid && res.status === 422 && invalidField(res, 'metadata.uid'))) return false;
     if (res.status !== 200) throw new CniError(ErrorCode.TryAgainLater, `kube-apiserver: cannot update pod ${namespace}/${name} status: ${statusMessage(res)}`);
     return true;
   }

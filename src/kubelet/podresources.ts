@@ -18,13 +18,23 @@ export interface KubeletSources {
 /** The pod whose devices are wanted. */
 export interface PodKey { namespace: string; name: string; uid: string }
 
-interface ContainerDevices { resource_name: string; device_ids: string[] }
+// Field names as the embedded descriptor has them: protobufjs camelCases the proto's snake_case names
+// (resource_name → resourceName). Only field numbers go on the wire, so this is the kubelet's format.
+interface ContainerDevices { resourceName: string; deviceIds: string[] }
 interface PodResources { name: string; namespace: string; containers: Array<{ devices: ContainerDevices[] }> }
 
 type Unary<Req, Res> = (req: Req, opts: { deadline: number }, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
 interface Lister extends grpc.Client {
-  Get: Unary<{ pod_name: string; pod_namespace: string }, { pod_resources?: PodResources }>;
-  List: Unary<Record<string, never>, { pod_resources: PodResources[] }>;
+  Get: Unary<{ podName: string; podNamespace: string }, { podResources?: PodResources }>;
+  List: Unary<Record<string, never>, { podResources: PodResources[] }>;
+}
+
+/** The error of a kubelet (1.27+) whose KubeletPodResourcesGet feature gate is off: a plain Go error, so status UNKNOWN. */
+const GET_DISABLED = 'PodResources API Get method disabled';
+
+// Get is unusable on kubelets before 1.27 (UNIMPLEMENTED) and on those with the feature gate off.
+function getUnavailable(e: grpc.ServiceError): boolean {
+  return e.code === grpc.status.UNIMPLEMENTED || (e.code === grpc.status.UNKNOWN && String(e.details ?? e.message).includes(GET_DISABLED));
 }
 
 function call<Req, Res>(fn: Unary<Req, Res>, client: Lister, req: Req, timeoutMs: number): Promise<Res> {
@@ -33,26 +43,26 @@ function call<Req, Res>(fn: Unary<Req, Res>, client: Lister, req: Req, timeoutMs
 
 function devicesOf(pod: PodResources | undefined): DeviceMap {
   const map: DeviceMap = new Map();
-  for (const c of pod?.containers ?? []) for (const d of c.devices ?? []) addDevices(map, d.resource_name, d.device_ids ?? []);
+  for (const c of pod?.containers ?? []) for (const d of c.devices ?? []) addDevices(map, d.resourceName, d.deviceIds ?? []);
   return map;
 }
 
-/** Asks the kubelet's pod-resources API (v1): Get for the one pod, List where Get is not implemented. */
+/** Asks the kubelet's pod-resources API (v1): Get for the one pod, List where Get is not implemented or disabled. */
 async function fromKubelet(socket: string, pod: PodKey, timeoutMs: number): Promise<DeviceMap> {
-  const pkg = grpc.loadPackageDefinition(fromJSON(descriptor as Parameters<typeof fromJSON>[0], { keepCase: true, longs: String, defaults: true, arrays: true })) as any;
+  const pkg = grpc.loadPackageDefinition(fromJSON(descriptor as Parameters<typeof fromJSON>[0], { longs: String, defaults: true, arrays: true })) as any;
   const client: Lister = new pkg.v1.PodResourcesLister(`unix://${socket}`, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
   try {
     try {
-      const res = await call(client.Get, client, { pod_name: pod.name, pod_namespace: pod.namespace }, timeoutMs);
-      return devicesOf(res.pod_resources);
+      const res = await call(client.Get, client, { podName: pod.name, podNamespace: pod.namespace }, timeoutMs);
+      return devicesOf(res.podResources);
     } catch (e) {
-      if ((e as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw e;
-      log('verbose', 'kubelet pod-resources Get is not implemented; using List');
+      if (!getUnavailable(e as grpc.ServiceError)) throw e;
+      log('verbose', `kubelet pod-resources Get is unavailable (${(e as Error).message}); using List`);
     }
     const res = await call(client.List, client, {}, timeoutMs);
-    return devicesOf(res.pod_resources.find((p) => p.name === pod.name && p.namespace === pod.namespace));
+    return devicesOf(res.podResources.find((p) => p.name === pod.name && p.namespace === pod.namespace));
   } catch (e) {
     throw new CniError(ErrorCode.TryAgainLater, `kubelet pod-resources at ${socket}: ${(e as Error).message}`);
   } finally {

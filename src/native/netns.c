@@ -2,6 +2,12 @@
 // into a network namespace for the duration of a callback, so sockets created inside it (the
 // netlink socket) live in the pod's netns, and lists the netns's interfaces with if_nameindex(3)
 // and ioctls, which is far cheaper than loading a netlink library on every ADD.
+//
+// Why not re-exec braid under `nsenter --net=`: measured on the CI machine (2 cores, 30 runs,
+// medians), listing a netns's interfaces costs 0.12 ms here against 25.9 ms for nsenter + a braid
+// start (nsenter alone: 2.5 ms). Every ADD checks interface names, so that difference is paid per pod.
+// Network namespaces are per thread, so setns() on node's main thread is safe, and the thread is
+// always switched back before the callback's result is returned (or the process aborts).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

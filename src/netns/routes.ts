@@ -36,9 +36,10 @@ export async function applyDefaultRoutes(netns: string, change: DefaultRouteChan
       if (!link?.data.index) throw new CniError(ErrorCode.IoFailure, `default-route: interface ${ifname} not found in netns ${netns}`);
       return link.data.index;
     };
+    // An interface that is not there has no default route to lose.
+    const clearedOifs = new Set(links.filter((l) => change.cleared.includes(l.attrs.ifname ?? '')).map((l) => l.data.index));
     for (const family of ['4', '6'] as const) {
       const owner = change.owners.find((o) => ipFamily(o.gateway) === family);
-      const clearedOifs = new Set(change.cleared.map(index));
       const routes = await rt.getRoutes({ family: AF[family] });
       const defaults = routes.filter((r) => r.data.dstLen === 0 && (r.attrs.table ?? r.data.table) === MAIN_TABLE && r.data.type === 'UNICAST');
       for (const r of defaults) {

@@ -24,6 +24,11 @@ export interface PodContext {
   annotations: Record<string, string>;
   /** False when the API says the pod no longer exists. */
   exists: boolean;
+  /**
+   * The UID of the pod object in the API (a static pod's mirror differs from K8S_POD_UID); undefined
+   * when unknown. Writes carry it so they cannot land on a pod recreated under the same name.
+   */
+  uid?: string;
 }
 
 /** Everything ADD (or a cache-less DEL) needs: the plan, the pod and the API to report to. */
@@ -71,7 +76,21 @@ async function configNetwork(ref: string, config: BraidConfig, nads: NadSource |
 
 function runtimeAnnotations(config: BraidConfig): Record<string, string> | undefined {
   const a = config.runtimeConfig[POD_ANNOTATIONS_CAPABILITY];
-  return typeof a === 'object' && a !== null && !Array.isArray(a) ? (a as Record<string, string>) : undefined;
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return undefined;
+  // Annotation values are strings (CRI map<string,string>); cnitool's CAP_ARGS can carry anything.
+  for (const key of [NETWORKS_ANNOTATION, DEFAULT_NETWORK_ANNOTATION]) {
+    const v = (a as Record<string, unknown>)[key];
+    if (v !== undefined && typeof v !== 'string') {
+      throw new CniError(ErrorCode.InvalidConfig,
+        `runtimeConfig ${JSON.stringify(POD_ANNOTATIONS_CAPABILITY)}: annotation ${key} must be a string, got ${JSON.stringify(v)}`);
+    }
+  }
+  return a as Record<string, string>;
+}
+
+// Without a GET, K8S_POD_UID is the API's UID, except for a static pod (its mirror pod has its own).
+function runtimePodUid(ref: PodRef, annotations: Record<string, string>): string | undefined {
+  return ref.uid && !isStaticPod({ metadata: { name: ref.name, namespace: ref.namespace, annotations } }) ? ref.uid : undefined;
 }
 
 async function lookUpPod(api: KubeApi | undefined, ref: PodRef, command: Command): Promise<PodContext | undefined> {
@@ -91,7 +110,7 @@ async function lookUpPod(api: KubeApi | undefined, ref: PodRef, command: Command
     if (command === 'ADD') throw new CniError(ErrorCode.TryAgainLater, msg);
     log('warning', msg);
   }
-  return { ref, annotations: pod.metadata.annotations ?? {}, exists: true };
+  return { ref, annotations: pod.metadata.annotations ?? {}, exists: true, uid: uid || undefined };
 }
 
 function checkIsolation(config: BraidConfig, pod: PodRef, sels: NetworkSelection[]): void {
@@ -144,7 +163,7 @@ export async function resolveAttachments(req: Request, config: BraidConfig): Pro
   const podP: Promise<PodContext | undefined> = !ref
     ? Promise.resolve(undefined)
     : fromRuntime
-      ? Promise.resolve({ ref, annotations: fromRuntime, exists: true })
+      ? Promise.resolve({ ref, annotations: fromRuntime, exists: true, uid: runtimePodUid(ref, fromRuntime) })
       : lookUpPod(api, ref, req.command);
   const systemPod = ref !== undefined && config.systemNamespaces.includes(ref.namespace);
   const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));

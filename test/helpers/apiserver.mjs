@@ -16,6 +16,16 @@ import * as path from 'node:path';
 const NAD_GROUP = 'k8s.cni.cncf.io';
 const MERGE_PATCH = 'application/merge-patch+json';
 
+// Temp dirs of servers not stopped yet: removed at process exit too, whatever the caller does.
+const liveDirs = new Set();
+process.on('exit', () => {
+  for (const d of liveDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+function removeDir(dir) {
+  liveDirs.delete(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 function openssl(args, cwd) {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
@@ -118,8 +128,14 @@ function matches(rule, method, p) {
 export class ApiServer {
   constructor(opts = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-apiserver-'));
+    liveDirs.add(this.dir);
     this.token = opts.token ?? `braid-test-${randomBytes(12).toString('hex')}`;
-    this.pki = makeCertificates(this.dir);
+    try {
+      this.pki = makeCertificates(this.dir);
+    } catch (e) {
+      removeDir(this.dir);
+      throw e;
+    }
     this.caFile = path.join(this.dir, 'ca.crt');
     /** Delay before every answer, in milliseconds. */
     this.latencyMs = opts.latencyMs ?? 0;
@@ -336,17 +352,23 @@ export class ApiServer {
     return file;
   }
 
-  /** Closes the port, drops every connection and removes the temp dir. Idempotent. */
-  async stop() {
-    if (this.stopped) return;
+  /**
+   * Closes the port, drops every connection and removes the temp dir. The dir goes synchronously, so a
+   * caller that does not await (or exits right away) leaks nothing. Idempotent.
+   */
+  stop() {
+    if (this.closing) return this.closing;
     this.stopped = true;
+    removeDir(this.dir);
     for (const t of this.pending) clearTimeout(t);
     this.pending.clear();
-    const closed = new Promise((resolve) => this.server.close(() => resolve()));
+    this.closing = new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
     for (const s of this.sockets) s.destroy();
     this.server.closeAllConnections?.();
-    await closed;
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    return this.closing;
   }
 
   // ---- protocol ---------------------------------------------------------------------------------
@@ -513,11 +535,24 @@ export class ApiServer {
       { name, kind: 'pods' });
   }
 
-  // What the pod (status) strategy keeps: identity, and the spec when writing through pods/status.
+  // checkName and ValidateObjectMetaUpdate: a body naming another object is refused (400), and
+  // name/namespace/uid are immutable (422 Invalid), so a write carrying a stale uid cannot land on a
+  // pod recreated under the same name. What the pod (status) strategy keeps: the spec through pods/status.
   keepImmutable(old, next, status) {
+    const meta = next.metadata ?? {};
+    for (const field of ['name', 'namespace']) {
+      if (meta[field] !== undefined && meta[field] !== old.metadata[field]) {
+        throw new HttpFailure(400, 'BadRequest', `the ${field} of the object (${meta[field]}) does not match the ${field} on the URL (${old.metadata[field]})`);
+      }
+    }
+    if (meta.uid !== undefined && meta.uid !== old.metadata.uid) {
+      const why = `Invalid value: ${JSON.stringify(meta.uid)}: field is immutable`;
+      throw new HttpFailure(422, 'Invalid', `Pod ${JSON.stringify(old.metadata.name)} is invalid: metadata.uid: ${why}`,
+        { name: old.metadata.name, kind: 'Pod', causes: [{ reason: 'FieldValueInvalid', message: why, field: 'metadata.uid' }] });
+    }
     next.apiVersion = 'v1';
     next.kind = 'Pod';
-    next.metadata = { ...(next.metadata ?? {}), name: old.metadata.name, namespace: old.metadata.namespace,
+    next.metadata = { ...meta, name: old.metadata.name, namespace: old.metadata.namespace,
       uid: old.metadata.uid, creationTimestamp: old.metadata.creationTimestamp };
     if (status) next.spec = clone(old.spec);
     next.metadata.resourceVersion = this.nextVersion();
@@ -553,7 +588,7 @@ export async function startApiServer(opts = {}) {
   try {
     return await server.listen();
   } catch (e) {
-    fs.rmSync(server.dir, { recursive: true, force: true });
+    await server.stop();
     throw e;
   }
 }

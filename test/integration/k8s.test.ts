@@ -107,9 +107,10 @@ function failed(r: BraidOutcome, code: number): string {
   return r.json.msg as string;
 }
 
-function macOf(ns: string, ifname: string): string {
-  return (JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', ifname)) as Array<{ address: string }>)[0].address;
+function linkOf(ns: string, ifname: string): { address: string; mtu: number } {
+  return (JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', ifname)) as Array<{ address: string; mtu: number }>)[0];
 }
+const macOf = (ns: string, ifname: string) => linkOf(ns, ifname).address;
 
 /** One JSON object per fake-plugin call, oldest first. */
 function fakeCalls(log: string): Array<{ command: string; env: Record<string, string>; config: Record<string, any> }> {
@@ -283,6 +284,11 @@ describe('the test kube-apiserver', () => {
     expect(Number(patched.body.metadata.resourceVersion)).toBeGreaterThan(Number(rv));
     const stale = JSON.stringify({ metadata: { resourceVersion: rv, annotations: { x: 'y' } } });
     expect((await request(api, 'PATCH', '/api/v1/namespaces/ns1/pods/p1/status', { body: stale, headers: { ...bearer, 'Content-Type': 'application/merge-patch+json' } })).status).toBe(409);
+    const otherUid = JSON.stringify({ metadata: { uid: 'not-this-pod', annotations: { x: 'y' } } });
+    const immutable = await request(api, 'PATCH', '/api/v1/namespaces/ns1/pods/p1/status', { body: otherUid, headers: { ...bearer, 'Content-Type': 'application/merge-patch+json' } });
+    expect(immutable.status).toBe(422);
+    expect(immutable.body).toMatchObject({ reason: 'Invalid', details: { causes: [{ field: 'metadata.uid' }] } });
+    expect(api.pod('ns1', 'p1')!.metadata.annotations).toEqual({ keep: 'k', added: 'a' });
 
     // Both event APIs; fault injection by method and path, for a bounded number of requests.
     const ev = (apiVersion: string) => JSON.stringify({ apiVersion, kind: 'Event', metadata: { generateName: 'p1.' }, reason: 'R' });
@@ -458,6 +464,31 @@ describe('ADD with NetworkAttachmentDefinitions from the API server', () => {
     expect(failed(r, 11)).toContain('Unauthorized');
     nothingAttached(w);
   });
+
+  it('reads the token from a kubeconfig tokenFile', async () => {
+    const w = world({ annotations: { [NETWORKS]: 'filenet' } }, api, { tokenFile: true });
+    api.addNad('team-a', 'filenet', w.macvlan('filenet').config);
+    expect(fs.readFileSync(w.kubeconfig, 'utf8')).not.toContain(api.token);
+    const config = w.conf();
+    ok(await w.run('ADD', config));
+    expect(linksIn(w.ns).sort()).toEqual(['eth0', 'net1']);
+    ok(await w.run('DEL', config));
+    nothingAttached(w);
+  });
+
+  it('refuses an API server whose certificate the kubeconfig CA did not sign, without sending the token', async () => {
+    const other = await ownServer();
+    const w = world({ annotations: { [NETWORKS]: 'x' } });
+    // The other server's CA and token, but this server's address: TLS verification must fail.
+    const kubeconfig = other.kubeconfig(path.join(w.sb.dir, 'mitm'), { server: api.url, token: api.token });
+    const r = await w.run('ADD', w.conf({ kubeconfig }));
+    const msg = failed(r, 11);
+    expect(msg).toContain('kube-apiserver');
+    expect(msg).toMatch(/certificate|self[- ]signed|verify/i);
+    expect(r.ms).toBeLessThan(3000); // not retried
+    expect(api.calls).toEqual([]);
+    nothingAttached(w);
+  });
 });
 
 // ---- the API server misbehaving ----------------------------------------------------------------------
@@ -551,9 +582,57 @@ describe('ADD and DEL when the API server is unavailable or the pod changes', ()
     const args = w.args.replace(`K8S_POD_UID=${w.pod.uid}`, 'K8S_POD_UID=config-hash-uid');
     ok(await w.run('ADD', config, { args }));
     expect(linksIn(w.ns).sort()).toEqual(['eth0', 'net1']);
+    // The status lands on the mirror pod, and its events name the mirror pod's UID (what kubectl describe matches).
+    expect(networkStatus(api, w).map((e) => e.interface)).toEqual(['eth0', 'net1']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(api.events().map((e) => e.involvedObject.uid)).toEqual([w.pod.uid, w.pod.uid]);
     ok(await w.run('DEL', config, { args }));
     nothingAttached(w);
   });
+
+  it('writes the status of a static pod whose annotations come from the runtime (no UID to hold the write to)', async () => {
+    const annotations = { [NETWORKS]: 'staticnet', 'kubernetes.io/config.source': 'file' };
+    const w = world({ annotations });
+    api.addNad('team-a', 'staticnet', w.macvlan('staticnet').config);
+    const config = w.conf({ events: false, capabilities: { [POD_ANNOTATIONS]: true }, runtimeConfig: { [POD_ANNOTATIONS]: annotations } });
+    const args = w.args.replace(`K8S_POD_UID=${w.pod.uid}`, 'K8S_POD_UID=config-hash-uid');
+    ok(await w.run('ADD', config, { args }));
+    const [patch] = patches(api);
+    expect(patch.status).toBe(200);
+    expect(patch.body.metadata.uid).toBeUndefined(); // K8S_POD_UID is the config hash, not the mirror pod's UID
+    expect(networkStatus(api, w).map((e) => e.interface)).toEqual(['eth0', 'net1']);
+    ok(await w.run('DEL', config, { args }));
+    nothingAttached(w);
+  });
+
+  for (const [how, viaRuntime] of [['after GET pod', false], ['with the pod-annotations capability', true]] as const) {
+    it(`does not write the old sandbox's network-status onto a pod recreated under the same name (${how})`, async () => {
+      const w = world({ annotations: { [NETWORKS]: 'renet' } });
+      api.addNad('team-a', 'renet', w.macvlan('renet').config);
+      // The pod is deleted and recreated (a StatefulSet pod) while the delegates run, before the status write.
+      let newUid = '';
+      api.faults.push((call) => {
+        if (call.method === 'PATCH' && !newUid) {
+          api.deletePod(w.pod.namespace, w.pod.name);
+          newUid = api.addPod({ metadata: { namespace: w.pod.namespace, name: w.pod.name, annotations: { [NETWORKS]: 'renet' } } }).metadata.uid;
+        }
+        return undefined;
+      });
+      const config = viaRuntime
+        ? w.conf({ capabilities: { [POD_ANNOTATIONS]: true }, runtimeConfig: { [POD_ANNOTATIONS]: { [NETWORKS]: 'renet' } } })
+        : w.conf();
+      ok(await w.run('ADD', config)); // as with a 404: this sandbox's pod is gone, the kubelet tears the sandbox down
+      const ps = patches(api);
+      expect(ps).toHaveLength(1);
+      expect(ps[0].body.metadata.uid).toBe(w.pod.uid);
+      expect(ps[0].status).toBe(422);
+      const now = api.pod(w.pod.namespace, w.pod.name)!;
+      expect(now.metadata.uid).toBe(newUid);
+      expect(now.metadata.annotations?.[NETWORK_STATUS]).toBeUndefined();
+      ok(await w.run('DEL', config));
+      nothingAttached(w);
+    });
+  }
 });
 
 // ---- network-status and round trips ---------------------------------------------------------------
@@ -583,15 +662,18 @@ describe('network-status, events and round trips', () => {
     const text = api.pod(w.pod.namespace, w.pod.name)!.metadata.annotations![NETWORK_STATUS];
     const status = JSON.parse(text);
     expect(text).toBe(JSON.stringify(status, null, 4)); // Multus's MarshalIndent layout
+    // The reference plugins (1.1.1) report the MTU they set; the fake plugin reports 1400.
+    const eth0 = linkOf(w.ns, 'eth0');
+    const net1 = linkOf(w.ns, 'net1');
     expect(status).toEqual([
-      { name: 'podnet', interface: 'eth0', ips: [eth0Ip], mac: macOf(w.ns, 'eth0'), default: true, dns: {}, gateway: [host(w.podSubnet, 1)] },
-      { name: 'team-a/macvlan-a', interface: 'net1', ips: [net1Ip], mac: macOf(w.ns, 'net1'), dns: {} },
+      { name: 'podnet', interface: 'eth0', ips: [eth0Ip], mac: eth0.address, mtu: eth0.mtu, default: true, dns: {}, gateway: [host(w.podSubnet, 1)] },
+      { name: 'team-a/macvlan-a', interface: 'net1', ips: [net1Ip], mac: net1.address, mtu: net1.mtu, dns: {} },
       { name: 'team-a/fakenet', interface: 'net2', ips: [host(fakeSubnet, 9), 'fd00:250::9'], mac: '02:00:0a:fa:00:02', mtu: 1400, dns: { nameservers: [host(fakeSubnet, 53)], search: ['svc.example'] } },
     ]);
     // Field order, as Multus's NetworkStatus struct marshals it.
     expect(status.map((e: object) => Object.keys(e))).toEqual([
-      ['name', 'interface', 'ips', 'mac', 'default', 'dns', 'gateway'],
-      ['name', 'interface', 'ips', 'mac', 'dns'],
+      ['name', 'interface', 'ips', 'mac', 'mtu', 'default', 'dns', 'gateway'],
+      ['name', 'interface', 'ips', 'mac', 'mtu', 'dns'],
       ['name', 'interface', 'ips', 'mac', 'mtu', 'dns'],
     ]);
     // The pod's other annotations survive: a merge-patch, not a replace.
@@ -605,7 +687,8 @@ describe('network-status, events and round trips', () => {
     const patch = calls[3];
     expect(patch.path).toBe(`/api/v1/namespaces/team-a/pods/${w.pod.name}/status`);
     expect(patch.contentType).toBe('application/merge-patch+json');
-    expect(patch.body).toEqual({ metadata: { annotations: { [NETWORK_STATUS]: text } } });
+    // The UID makes the write fail on a pod recreated under the same name (metadata.uid is immutable).
+    expect(patch.body).toEqual({ metadata: { uid: w.pod.uid, annotations: { [NETWORK_STATUS]: text } } });
     expect(patch.status).toBe(200);
     expect(api.calls.some((c) => c.method === 'PUT')).toBe(false);
 
@@ -759,6 +842,7 @@ describe('systemNamespaces, default-network, clusterNetwork and defaultNetworks 
     ok(await w.run('ADD', config));
     expect(linksIn(w.ns)).toEqual(['eth0']);
     expect(patches(api)).toEqual([]);
+    expect(api.calls.filter(isEvent)).toEqual([]);
     expect(api.pod('kube-system', w.pod.name)!.metadata.annotations?.[NETWORK_STATUS]).toBeUndefined();
     ok(await w.run('DEL', config));
     nothingAttached(w);
