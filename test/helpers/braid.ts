@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 /** The built executable under test (npm test builds it first). */
@@ -31,9 +31,9 @@ export interface BraidOutcome {
   json: any;
 }
 
-/** Runs dist/braid exactly as a runtime does: a fresh environment with CNI_* set and the config on stdin. */
-export function runBraid(call: BraidCall): BraidOutcome {
-  const env: Record<string, string> = call.rawEnv ?? {
+/** The environment a runtime gives braid for `call`: a fresh one with CNI_* set, or `call.rawEnv` as it is. */
+function braidEnv(call: BraidCall): Record<string, string> {
+  return call.rawEnv ?? {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     CNI_COMMAND: call.command,
     ...(call.containerID !== undefined ? { CNI_CONTAINERID: call.containerID } : {}),
@@ -43,13 +43,46 @@ export function runBraid(call: BraidCall): BraidOutcome {
     CNI_PATH: call.path ?? `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`,
     ...call.env,
   };
-  const input = call.config === undefined ? '' : typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
-  const r = spawnSync(BRAID, [], { env, input, encoding: 'utf8', timeout: 120_000 });
-  let json: any;
+}
+
+/** What braid gets on stdin for `call`: nothing, the config string as it is, or the config JSON-encoded. */
+function braidInput(call: BraidCall): string {
+  return call.config === undefined ? '' : typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
+}
+
+/** A process's stdout parsed as one JSON document, or undefined when it is not one. */
+export function parseJson(stdout: string): any {
   try {
-    json = JSON.parse(r.stdout);
+    return JSON.parse(stdout);
   } catch {
-    json = undefined;
+    return undefined;
   }
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** Runs dist/braid exactly as a runtime does: a fresh environment with CNI_* set and the config on stdin. */
+export function runBraid(call: BraidCall): BraidOutcome {
+  const r = spawnSync(BRAID, [], { env: braidEnv(call), input: braidInput(call), encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: parseJson(r.stdout) };
+}
+
+/** runBraid without blocking the event loop (test servers in this process, racing braids), timed; kills braid after 90 s. */
+export function runBraidAsync(call: BraidCall): Promise<BraidOutcome & { ms: number }> {
+  const env = braidEnv(call);
+  const input = braidInput(call);
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(BRAID, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdin.on('error', () => { /* braid may exit before reading everything */ });
+    child.on('error', (e) => { clearTimeout(killer); reject(e); });
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ status: code ?? -1, stdout, stderr, json: parseJson(stdout), ms: Date.now() - start });
+    });
+    child.stdin.end(input);
+  });
 }

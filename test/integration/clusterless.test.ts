@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BRAID, REFERENCE_PLUGINS } from '../helpers/braid';
-import { addressesIn, hostLinkExists, hostLocalLeases, ip, linksIn, Sandbox } from '../helpers/host';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BRAID, parseJson, REFERENCE_PLUGINS, type BraidOutcome } from '../helpers/braid';
+import { addressesIn, hostLinkExists, hostLocalLeases, ip, linksIn, sandbox, type Sandbox } from '../helpers/host';
 
 // Clusterless mode end to end, driven the way a runtime drives braid: through libcni. The driver
 // (test/tools/cnitool, built by test/tools/build-cnitool.sh against Debian's libcni) behaves like
@@ -21,11 +21,6 @@ beforeAll(() => {
   execFileSync('bash', [path.join(ROOT, 'test/tools/build-cnitool.sh')], { stdio: 'inherit', timeout: 300_000 });
 }, 300_000);
 
-const sandboxes: Sandbox[] = [];
-afterEach(() => {
-  for (const sb of sandboxes.splice(0)) sb.cleanup();
-});
-
 /** A node: braid on CNI_PATH, a conflist in NETCONFPATH with braid as its only plugin, NAD manifests in nadDir. */
 interface Node {
   sb: Sandbox;
@@ -38,8 +33,7 @@ interface Node {
 }
 
 function node(subnets: { pod: string; macvlan: string; ptp: string }): Node {
-  const sb = new Sandbox();
-  sandboxes.push(sb);
+  const sb = sandbox();
   const [parent] = sb.veth('m');
   const bridge = sb.linkName('br');
   // A plugin dir holding braid, as /opt/cni/bin would.
@@ -116,13 +110,11 @@ spec:
   };
 }
 
-interface CnitoolOutcome { status: number; stdout: string; stderr: string; json: any }
-
 /**
  * `cnitool <action> braid-net <netns>` with the operator's environment (and nothing else of ours);
  * `networks` becomes the pod's k8s.v1.cni.cncf.io/networks annotation in CAP_ARGS.
  */
-function cnitool(n: Node, action: 'add' | 'check' | 'del', networks?: unknown): CnitoolOutcome {
+function cnitool(n: Node, action: 'add' | 'check' | 'del', networks?: unknown): BraidOutcome {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     NETCONFPATH: n.netconfPath,
@@ -134,13 +126,7 @@ function cnitool(n: Node, action: 'add' | 'check' | 'del', networks?: unknown): 
       : {}),
   };
   const r = spawnSync(CNITOOL, [action, NET, n.netns], { env, encoding: 'utf8', timeout: 120_000 });
-  let json: any;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: parseJson(r.stdout) };
 }
 
 /** Files libcni keeps in its result cache. */

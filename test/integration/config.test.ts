@@ -2,38 +2,21 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runBraid, type BraidCall, type BraidOutcome } from '../helpers/braid';
-import { addressesIn, hostLocalLeases, ip, linksIn, Sandbox } from '../helpers/host';
+import { fakeCalls } from '../helpers/cni';
+import { addressesIn, hostLocalLeases, ip, linksIn, nsName, sandbox, type Sandbox } from '../helpers/host';
 
 // Multus-compatible configuration, run through the real executable with Debian's reference
 // plugins and the fake plugin. Addresses: 10.250.20.0/24 - 10.250.29.0/24.
 
-interface FakeCall {
-  command: string;
-  env: Record<string, string>;
-  config: Record<string, any>;
-}
-
 let sb: Sandbox;
-let fakeLog: string;
-
 beforeEach(() => {
-  sb = new Sandbox();
-  fakeLog = path.join(sb.dir, 'fake.log');
+  sb = sandbox();
 });
-
-afterEach(() => {
-  sb.cleanup();
-});
-
-function fakeCalls(): FakeCall[] {
-  if (!fs.existsSync(fakeLog)) return [];
-  return fs.readFileSync(fakeLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FakeCall);
-}
 
 function call(command: 'ADD' | 'DEL', c: Omit<BraidCall, 'command'>): BraidOutcome {
-  return runBraid({ command, ifname: 'eth0', ...c, env: { FAKE_LOG: fakeLog, ...c.env } });
+  return runBraid({ command, ifname: 'eth0', ...c, env: { FAKE_LOG: sb.fakeLog, ...c.env } });
 }
 
 /** Runs ADD and expects success with only the result JSON on stdout. */
@@ -55,11 +38,6 @@ function delOk(c: Omit<BraidCall, 'command'>): BraidOutcome {
 /** braid's config with the sandbox's directories. */
 function braid(extra: Record<string, unknown>): Record<string, unknown> {
   return { cniVersion: '1.0.0', name: 'braid-net', type: 'braid', cniDir: sb.cniDir, confDir: sb.confDir, ...extra };
-}
-
-/** `ip -n` takes a netns name, Sandbox.netns() gives its path. */
-function nsName(netns: string): string {
-  return path.basename(netns);
 }
 
 function mtuIn(netns: string, ifname: string): number {
@@ -161,7 +139,7 @@ describe('clusterNetwork', () => {
     const a = addOk({ containerID: 'ctr-dir', netns, config });
     expect(a.json.ips).toEqual([{ interface: 0, address: '10.250.22.5/24' }]);
     delOk({ containerID: 'ctr-dir', netns, config });
-    expect(fakeCalls().map((c) => [c.command, c.config.name, c.env.CNI_IFNAME])).toEqual([['ADD', 'first', 'eth0'], ['DEL', 'first', 'eth0']]);
+    expect(fakeCalls(sb.fakeLog).map((c) => [c.command, c.config.name, c.env.CNI_IFNAME])).toEqual([['ADD', 'first', 'eth0'], ['DEL', 'first', 'eth0']]);
   });
 
   it('as a name is looked up in confDir by the network name inside the files', () => {
@@ -172,7 +150,7 @@ describe('clusterNetwork', () => {
     const config = braid({ clusterNetwork: 'mynet' });
     const a = addOk({ containerID: 'ctr-byname', netns, config });
     expect(a.json.ips).toEqual([{ interface: 0, address: '10.250.22.7/24' }]);
-    expect(fakeCalls().map((c) => c.config.name)).toEqual(['mynet']);
+    expect(fakeCalls(sb.fakeLog).map((c) => c.config.name)).toEqual(['mynet']);
     delOk({ containerID: 'ctr-byname', netns, config });
   });
 
@@ -185,7 +163,7 @@ describe('clusterNetwork', () => {
     const a = addOk({ containerID: 'ctr-sub', netns, config });
     expect(a.json.ips).toEqual([{ interface: 0, address: '10.250.23.5/24' }]);
     delOk({ containerID: 'ctr-sub', netns, config });
-    const calls = fakeCalls();
+    const calls = fakeCalls(sb.fakeLog);
     expect(calls.map((c) => [c.command, c.config.tag])).toEqual([['ADD', 'inline'], ['ADD', 'extra'], ['DEL', 'extra'], ['DEL', 'inline']]);
     // the appended plugin is part of the list: it gets the list's name and cniVersion
     expect(calls[1].config).toMatchObject({ name: 'withsub', cniVersion: '1.0.0' });
@@ -204,7 +182,7 @@ describe('clusterNetwork', () => {
     const config = braid({ clusterNetwork: file });
     addOk({ containerID: 'ctr-inline', netns, config });
     delOk({ containerID: 'ctr-inline', netns, config });
-    expect(fakeCalls().map((c) => [c.command, c.config.tag])).toEqual([['ADD', 'inline'], ['DEL', 'inline']]);
+    expect(fakeCalls(sb.fakeLog).map((c) => [c.command, c.config.tag])).toEqual([['ADD', 'inline'], ['DEL', 'inline']]);
   });
 });
 
@@ -216,7 +194,7 @@ describe('networks and versions', () => {
     const config = braid({ clusterNetwork: 'podnet', defaultNetworks: ['side'] });
     const a = addOk({ containerID: 'ctr-defaults', netns, config });
     delOk({ containerID: 'ctr-defaults', netns, config });
-    expect(fakeCalls().map((c) => [c.command, c.config.name, c.env.CNI_IFNAME])).toEqual([
+    expect(fakeCalls(sb.fakeLog).map((c) => [c.command, c.config.name, c.env.CNI_IFNAME])).toEqual([
       ['ADD', 'podnet', 'eth0'],
       ['ADD', 'side', 'net1'],
       ['DEL', 'side', 'net1'],
@@ -232,7 +210,7 @@ describe('networks and versions', () => {
     const config = braid({ cniVersion: '1.1.0', clusterNetwork: file });
     addOk({ containerID: 'ctr-versions', netns, config });
     delOk({ containerID: 'ctr-versions', netns, config });
-    const calls = fakeCalls();
+    const calls = fakeCalls(sb.fakeLog);
     expect(calls).toHaveLength(2);
     for (const c of calls) expect(c.config.cniVersion).toBe('1.0.0');
   });
@@ -243,7 +221,7 @@ describe('networks and versions', () => {
     const a = addOk({ containerID: 'ctr-nover', netns, config });
     expect(a.json.cniVersion).toBe('0.4.0');
     delOk({ containerID: 'ctr-nover', netns, config });
-    const calls = fakeCalls();
+    const calls = fakeCalls(sb.fakeLog);
     expect(calls.map((c) => c.command)).toEqual(['ADD', 'DEL']);
     for (const c of calls) expect(c.config.cniVersion).toBe('0.4.0');
   });

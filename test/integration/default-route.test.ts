@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BRAID, FIXTURE_PLUGINS, REFERENCE_PLUGINS, type BraidOutcome } from '../helpers/braid';
-import { hostLinkExists, hostLocalLeases, ip, linksIn, Sandbox } from '../helpers/host';
-import { startApiServer, type ApiServer } from '../helpers/apiserver.mjs';
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
+import { braidConf, ok } from '../helpers/cni';
+import { hostLinkExists, hostLocalLeases, ip, linksIn, PodSandbox, subnetAllocator } from '../helpers/host';
+import type { ApiServer } from '../helpers/apiserver.mjs';
+import { NETWORKS, networkStatusOf, useApiServer } from '../helpers/k8s';
 
 // NAD spec v1.3 `default-route` end to end: the real executable in a real netns, the cluster network
 // as bridge+host-local (eth0, with default routes), secondaries as macvlan+static, the pod and its
@@ -13,71 +13,13 @@ import { startApiServer, type ApiServer } from '../helpers/apiserver.mjs';
 // (so CHECK passes), and reads `default-route: []` as "no default route on this interface".
 // Address range of this file: 10.250.190.0/24 … 10.250.219.0/24 and fd00:250:190::/64 … fd00:250:219::/64.
 
-const NETWORKS = 'k8s.v1.cni.cncf.io/networks';
-const NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
 const NS = 'team-r';
 
 let api: ApiServer;
-beforeAll(async () => {
-  api = await startApiServer();
-});
-afterAll(async () => {
-  await api?.stop();
-});
-const sandboxes: Sandbox[] = [];
-afterEach(() => {
-  for (const sb of sandboxes.splice(0)) sb.cleanup();
-  api.reset();
-});
+useApiServer((s) => { api = s; });
 
-let octet = 0;
 /** A fresh subnet pair of this file's range: 10.250.N.0/24 and fd00:250:N::/64. */
-function nextSubnet(): { v4: string; v6: string; gw4: string; gw6: string; host4: (n: number) => string; host6: (n: number) => string } {
-  const n = 190 + (octet++ % 30);
-  return {
-    v4: `10.250.${n}.0/24`,
-    v6: `fd00:250:${n}::/64`,
-    gw4: `10.250.${n}.1`,
-    gw6: `fd00:250:${n}::1`,
-    host4: (h) => `10.250.${n}.${h}`,
-    host6: (h) => `fd00:250:${n}::${h.toString(16)}`,
-  };
-}
-
-/** braid as a runtime runs it, without blocking this process's event loop (the API server lives here). */
-function braid(command: string, env: Record<string, string>, config: unknown): Promise<BraidOutcome> {
-  const full: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    CNI_COMMAND: command,
-    CNI_PATH: `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`,
-    ...env,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(BRAID, [], { env: full, stdio: ['pipe', 'pipe', 'pipe'] });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.stdin.on('error', () => { /* braid may exit before reading everything */ });
-    child.on('error', (e) => { clearTimeout(killer); reject(e); });
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      let json: any;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ status: code ?? -1, stdout, stderr, json });
-    });
-    child.stdin.end(JSON.stringify(config));
-  });
-}
-
-function ok(r: BraidOutcome): void {
-  expect(r.status, `braid failed: stdout=${r.stdout} stderr=${r.stderr}`).toBe(0);
-}
+const nextSubnet = subnetAllocator(190, 30);
 
 interface Route { dst: string; gateway?: string; dev: string }
 
@@ -91,20 +33,14 @@ function defaultRoutes(ns: string, family: 4 | 6): Route[] {
 const defaults = (result: any) => (result.routes ?? []).filter((r: any) => r.dst === '0.0.0.0/0' || r.dst === '::/0');
 
 /** One pod: netns (IPv6 DAD off, so static IPv6 addresses are usable at once), a bridge cluster network, a pod in the API. */
-class Pod {
-  readonly sb = new Sandbox();
-  readonly netns = this.sb.netns();
-  readonly ns = path.basename(this.netns);
-  readonly name = `gw-pod-${this.sb.id}`;
-  readonly uid = `uid-${this.sb.id}`;
-  readonly containerID = `dr-${this.sb.id}`;
+class Pod extends PodSandbox {
   readonly bridge = this.sb.linkName('br');
   readonly kubeconfig = api.kubeconfig(this.sb.dir);
   readonly pod = nextSubnet();
   readonly parents: string[] = [];
 
   constructor(readonly dualStack: boolean) {
-    sandboxes.push(this.sb);
+    super('gw-pod', 'dr');
     execFileSync('ip', ['netns', 'exec', this.ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
   }
 
@@ -128,13 +64,7 @@ class Pod {
 
   conf(): Record<string, unknown> {
     const s = this.pod;
-    return {
-      cniVersion: '1.0.0',
-      name: 'braid',
-      type: 'braid',
-      cniDir: this.sb.cniDir,
-      binDir: this.sb.dir,
-      confDir: this.sb.confDir,
+    return braidConf(this.sb, {
       kubeconfig: this.kubeconfig,
       logLevel: 'verbose',
       delegates: [{
@@ -149,26 +79,22 @@ class Pod {
           routes: [{ dst: '0.0.0.0/0', gw: s.gw4 }, ...(this.dualStack ? [{ dst: '::/0', gw: s.gw6 }] : [])],
         },
       }],
-    };
+    });
   }
 
   run(command: string): Promise<BraidOutcome> {
-    return braid(command, {
-      CNI_CONTAINERID: this.containerID,
-      CNI_NETNS: this.netns,
-      CNI_IFNAME: 'eth0',
-      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${this.name};K8S_POD_UID=${this.uid}`,
-    }, this.conf());
-  }
-
-  cache(): any {
-    return JSON.parse(fs.readFileSync(path.join(this.sb.cniDir, this.containerID), 'utf8'));
+    return runBraidAsync({
+      command,
+      containerID: this.containerID,
+      netns: this.netns,
+      ifname: 'eth0',
+      args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${this.name};K8S_POD_UID=${this.uid}`,
+      config: this.conf(),
+    });
   }
 
   status(): any[] {
-    const text = api.pod(NS, this.name)?.metadata.annotations?.[NETWORK_STATUS];
-    expect(text, 'network-status annotation').toBeTypeOf('string');
-    return JSON.parse(text!);
+    return networkStatusOf(api, NS, this.name);
   }
 
   /** CHECK passes, then DEL leaves nothing: no interface, no lease, no cache; the parents are still on the host. */

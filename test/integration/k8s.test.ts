@@ -1,122 +1,37 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
-import { BRAID, FIXTURE_PLUGINS, REFERENCE_PLUGINS, type BraidCall, type BraidOutcome } from '../helpers/braid';
-import { addressesIn, hostLocalLeases, ip, linksIn, Sandbox } from '../helpers/host';
+import { describe, it, expect, onTestFinished } from 'vitest';
+import { runBraidAsync, type BraidCall, type BraidOutcome } from '../helpers/braid';
+import { braidConf, failed, fakeCalls, ok } from '../helpers/cni';
+import { addressesIn, hostLocalLeases, hostOf, inSubnet, ip, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
 import { startApiServer, type ApiCall, type ApiServer } from '../helpers/apiserver.mjs';
+import { NETWORK_STATUS, NETWORKS, networkStatusOf, POD_ANNOTATIONS, useApiServer } from '../helpers/k8s';
 
 // braid's Kubernetes path end to end: the real executable, exec'd as a runtime does, in real netns with
 // the reference plugins, talking HTTPS to a protocol-faithful kube-apiserver (test/helpers/apiserver.mjs)
 // for pods, NetworkAttachmentDefinitions, network-status and events.
 // Address range of this file: 10.250.110.0/24 … 10.250.149.0/24.
 
-const NETWORKS = 'k8s.v1.cni.cncf.io/networks';
-const NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
 const DEFAULT_NETWORK = 'v1.multus-cni.io/default-network';
-const POD_ANNOTATIONS = 'io.kubernetes.cri.pod-annotations';
 
 let api: ApiServer;
-const sandboxes: Sandbox[] = [];
-const servers: ApiServer[] = [];
-
-beforeAll(async () => {
-  api = await startApiServer();
-});
-afterAll(async () => {
-  await api?.stop();
-});
-afterEach(async () => {
-  for (const sb of sandboxes.splice(0)) sb.cleanup();
-  for (const s of servers.splice(0)) await s.stop();
-  api.reset();
-});
-
-/** A fresh Sandbox, cleaned up after the test whatever happens. */
-function sandbox(): Sandbox {
-  const sb = new Sandbox();
-  sandboxes.push(sb);
-  return sb;
-}
+useApiServer((s) => { api = s; });
 
 /** A server of the test's own (to stop or break), stopped after the test. */
 async function ownServer(): Promise<ApiServer> {
   const s = await startApiServer();
-  servers.push(s);
+  onTestFinished(() => s.stop());
   return s;
 }
 
-let subnetCounter = 0;
 /** A /24 of this file's range; tests clean up, so the range is reused round-robin. */
-function nextSubnet(): string {
-  return `10.250.${110 + (subnetCounter++ % 40)}.0/24`;
-}
-/** The n-th host address of a /24 ("10.250.x.0/24", 5 → "10.250.x.5"). */
-const host = (subnet: string, n: number) => `${subnet.split('.').slice(0, 3).join('.')}.${n}`;
-const inSubnet = (address: string, subnet: string) => address.split('.').slice(0, 3).join('.') === subnet.split('.').slice(0, 3).join('.');
-
-/** runBraid without blocking the event loop: the API server lives in this process. */
-function braid(call: BraidCall): Promise<BraidOutcome & { ms: number }> {
-  const env: Record<string, string> = call.rawEnv ?? {
-    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    CNI_COMMAND: call.command,
-    ...(call.containerID !== undefined ? { CNI_CONTAINERID: call.containerID } : {}),
-    ...(call.netns !== undefined ? { CNI_NETNS: call.netns } : {}),
-    ...(call.ifname !== undefined ? { CNI_IFNAME: call.ifname } : {}),
-    ...(call.args !== undefined ? { CNI_ARGS: call.args } : {}),
-    CNI_PATH: call.path ?? `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`,
-    ...call.env,
-  };
-  const input = call.config === undefined ? '' : typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(BRAID, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.stdin.on('error', () => { /* braid may exit before reading everything */ });
-    child.on('error', (e) => { clearTimeout(killer); reject(e); });
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      let json: any;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ status: code ?? -1, stdout, stderr, json, ms: Date.now() - start });
-    });
-    child.stdin.end(input);
-  });
-}
-
-/** Asserts that braid succeeded, showing its output when it did not. */
-function ok(r: BraidOutcome): void {
-  expect(r.status, `braid failed: stdout=${r.stdout} stderr=${r.stderr}`).toBe(0);
-}
-
-/** Asserts a CNI error on stdout with `code`, returning its msg. */
-function failed(r: BraidOutcome, code: number): string {
-  expect(r.status, `expected failure: stdout=${r.stdout} stderr=${r.stderr}`).not.toBe(0);
-  expect(r.json, `stdout is not CNI error JSON: ${r.stdout}`).toBeTypeOf('object');
-  expect(r.json.code, r.stdout).toBe(code);
-  expect(typeof r.json.msg).toBe('string');
-  return r.json.msg as string;
-}
+const nextSubnet = v4SubnetAllocator(110, 40);
 
 function linkOf(ns: string, ifname: string): { address: string; mtu: number } {
   return (JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', ifname)) as Array<{ address: string; mtu: number }>)[0];
 }
 const macOf = (ns: string, ifname: string) => linkOf(ns, ifname).address;
-
-/** One JSON object per fake-plugin call, oldest first. */
-function fakeCalls(log: string): Array<{ command: string; env: Record<string, string>; config: Record<string, any> }> {
-  if (!fs.existsSync(log)) return [];
-  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
 
 // ---- the world of one test --------------------------------------------------------------------------
 
@@ -157,7 +72,7 @@ function bridgeConf(sb: Sandbox, bridge: string, subnet: string, name = 'podnet'
     name,
     type: 'bridge',
     bridge,
-    ipam: { type: 'host-local', subnet, dataDir: sb.ipamDir, routes: [{ dst: '0.0.0.0/0', gw: host(subnet, 1) }] },
+    ipam: { type: 'host-local', subnet, dataDir: sb.ipamDir, routes: [{ dst: '0.0.0.0/0', gw: hostOf(subnet, 1) }] },
   };
 }
 
@@ -181,13 +96,7 @@ function world(spec: PodSpec = {}, server: ApiServer = api, kubeOpts: Parameters
   const w: World = {
     sb, server, netns, ns, bridge, podSubnet, kubeconfig, containerID, args, fakeLog,
     pod: { namespace, name, uid },
-    conf: (extra = {}) => ({
-      cniVersion: '1.0.0',
-      name: 'braid',
-      type: 'braid',
-      cniDir: sb.cniDir,
-      binDir: sb.dir,
-      confDir: sb.confDir,
+    conf: (extra = {}) => braidConf(sb, {
       kubeconfig,
       kubeRequestTimeout: 2,
       kubeTimeout: 4,
@@ -195,7 +104,7 @@ function world(spec: PodSpec = {}, server: ApiServer = api, kubeOpts: Parameters
       delegates: [bridgeConf(sb, bridge, podSubnet)],
       ...extra,
     }),
-    run: (command, config, more = {}) => braid({
+    run: (command, config, more = {}) => runBraidAsync({
       command, containerID, netns, ifname: 'eth0', args, config, ...more, env: { FAKE_LOG: fakeLog, ...(more.env ?? {}) },
     }),
     macvlan: (nadName, extra = {}) => {
@@ -231,10 +140,9 @@ const isEvent = (c: ApiCall) => c.method === 'POST' && c.path.endsWith('/events'
 const apiCalls = (s: ApiServer) => s.calls.filter((c) => !isEvent(c));
 const patches = (s: ApiServer) => s.calls.filter((c) => c.method === 'PATCH');
 
+/** The network-status annotation `s` holds for the world's pod. */
 function networkStatus(s: ApiServer, w: World): any[] {
-  const text = s.pod(w.pod.namespace, w.pod.name)?.metadata.annotations?.[NETWORK_STATUS];
-  expect(text, 'network-status annotation').toBeTypeOf('string');
-  return JSON.parse(text!);
+  return networkStatusOf(s, w.pod.namespace, w.pod.name);
 }
 
 // ---- the test server itself -------------------------------------------------------------------------
@@ -382,7 +290,7 @@ describe('ADD with NetworkAttachmentDefinitions from the API server', () => {
   for (const [via, nad] of macVia) {
     it(`passes the pod's ips to macvlan+static and its mac to ${via}`, async () => {
       const subnet = nextSubnet();
-      const address = `${host(subnet, 42)}/24`;
+      const address = `${hostOf(subnet, 42)}/24`;
       const mac = '02:42:0a:fa:6f:2a';
       const w = world({ annotations: { [NETWORKS]: JSON.stringify([{ name: 'fixed', ips: [address], mac }]) } });
       api.addNad('team-a', 'fixed', nad(w, subnet));
@@ -391,7 +299,7 @@ describe('ADD with NetworkAttachmentDefinitions from the API server', () => {
       expect(addressesIn(w.ns, 'net1')).toEqual([address]);
       expect(macOf(w.ns, 'net1')).toBe(mac);
       const entry = networkStatus(api, w)[1];
-      expect(entry).toMatchObject({ name: 'team-a/fixed', interface: 'net1', ips: [host(subnet, 42)], mac });
+      expect(entry).toMatchObject({ name: 'team-a/fixed', interface: 'net1', ips: [hostOf(subnet, 42)], mac });
       ok(await w.run('DEL', config));
       nothingAttached(w);
     });
@@ -650,8 +558,8 @@ describe('network-status, events and round trips', () => {
       result: {
         cniVersion: '1.1.0',
         interfaces: [{ name: 'net2', mac: '02:00:0a:fa:00:02', mtu: 1400, sandbox: w.netns }],
-        ips: [{ address: `${host(fakeSubnet, 9)}/24`, interface: 0 }, { address: 'fd00:250::9/64', interface: 0 }],
-        dns: { nameservers: [host(fakeSubnet, 53)], search: ['svc.example'] },
+        ips: [{ address: `${hostOf(fakeSubnet, 9)}/24`, interface: 0 }, { address: 'fd00:250::9/64', interface: 0 }],
+        dns: { nameservers: [hostOf(fakeSubnet, 53)], search: ['svc.example'] },
       },
     });
     const config = w.conf({ events: false });
@@ -666,9 +574,9 @@ describe('network-status, events and round trips', () => {
     const eth0 = linkOf(w.ns, 'eth0');
     const net1 = linkOf(w.ns, 'net1');
     expect(status).toEqual([
-      { name: 'podnet', interface: 'eth0', ips: [eth0Ip], mac: eth0.address, mtu: eth0.mtu, default: true, dns: {}, gateway: [host(w.podSubnet, 1)] },
+      { name: 'podnet', interface: 'eth0', ips: [eth0Ip], mac: eth0.address, mtu: eth0.mtu, default: true, dns: {}, gateway: [hostOf(w.podSubnet, 1)] },
       { name: 'team-a/macvlan-a', interface: 'net1', ips: [net1Ip], mac: net1.address, mtu: net1.mtu, dns: {} },
-      { name: 'team-a/fakenet', interface: 'net2', ips: [host(fakeSubnet, 9), 'fd00:250::9'], mac: '02:00:0a:fa:00:02', mtu: 1400, dns: { nameservers: [host(fakeSubnet, 53)], search: ['svc.example'] } },
+      { name: 'team-a/fakenet', interface: 'net2', ips: [hostOf(fakeSubnet, 9), 'fd00:250::9'], mac: '02:00:0a:fa:00:02', mtu: 1400, dns: { nameservers: [hostOf(fakeSubnet, 53)], search: ['svc.example'] } },
     ]);
     // Field order, as Multus's NetworkStatus struct marshals it.
     expect(status.map((e: object) => Object.keys(e))).toEqual([
@@ -920,7 +828,7 @@ describe('systemNamespaces, default-network, clusterNetwork and defaultNetworks 
 
   it('names a NAD config without "name" after the NAD', async () => {
     const w = world({ annotations: { [NETWORKS]: 'nameless' } });
-    api.addNad('team-a', 'nameless', { cniVersion: '1.0.0', type: 'fake', ip: `${host(nextSubnet(), 7)}/24` });
+    api.addNad('team-a', 'nameless', { cniVersion: '1.0.0', type: 'fake', ip: `${hostOf(nextSubnet(), 7)}/24` });
     const config = w.conf();
     ok(await w.run('ADD', config));
     const adds = fakeCalls(w.fakeLog).filter((c) => c.command === 'ADD');
@@ -938,7 +846,7 @@ describe('systemNamespaces, default-network, clusterNetwork and defaultNetworks 
 describe('selection-element requests reaching the plugins', () => {
   it('puts cni-args into args.cni of every plugin (the annotation winning) and IP=/MAC= into CNI_ARGS', async () => {
     const subnet = nextSubnet();
-    const address = `${host(subnet, 9)}/24`;
+    const address = `${hostOf(subnet, 9)}/24`;
     const mac = '02:11:22:33:44:55';
     const w = world({ annotations: { [NETWORKS]: JSON.stringify([{ name: 'argsnet', ips: [address], mac, 'cni-args': { foo: 'pod', extra: 'e' } }]) } });
     api.addNad('team-a', 'argsnet', {
@@ -980,9 +888,9 @@ describe('selection-element requests reaching the plugins', () => {
   it('refuses two default-route gateways of one family with code 7 before any plugin runs', async () => {
     const s1 = nextSubnet();
     const s2 = nextSubnet();
-    const w = world({ annotations: { [NETWORKS]: JSON.stringify([{ name: 'gw-a', 'default-route': [host(s1, 1)] }, { name: 'gw-b', 'default-route': [host(s2, 1)] }]) } });
-    api.addNad('team-a', 'gw-a', { cniVersion: '1.0.0', name: 'gw-a', type: 'fake', ip: `${host(s1, 5)}/24` });
-    api.addNad('team-a', 'gw-b', { cniVersion: '1.0.0', name: 'gw-b', type: 'fake', ip: `${host(s2, 5)}/24` });
+    const w = world({ annotations: { [NETWORKS]: JSON.stringify([{ name: 'gw-a', 'default-route': [hostOf(s1, 1)] }, { name: 'gw-b', 'default-route': [hostOf(s2, 1)] }]) } });
+    api.addNad('team-a', 'gw-a', { cniVersion: '1.0.0', name: 'gw-a', type: 'fake', ip: `${hostOf(s1, 5)}/24` });
+    api.addNad('team-a', 'gw-b', { cniVersion: '1.0.0', name: 'gw-b', type: 'fake', ip: `${hostOf(s2, 5)}/24` });
     const msg = failed(await w.run('ADD', w.conf()), 7);
     expect(msg).toContain('default-route');
     expect(msg).toContain('team-a/gw-a');

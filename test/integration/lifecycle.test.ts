@@ -1,37 +1,16 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it, expect, afterEach } from 'vitest';
-import { BRAID, FIXTURE_PLUGINS, REFERENCE_PLUGINS, runBraid, type BraidCall, type BraidOutcome } from '../helpers/braid';
-import { addressesIn, hostLinkExists, hostLocalLeases, ip, linksIn, Sandbox } from '../helpers/host';
+import { describe, it, expect } from 'vitest';
+import { runBraid, runBraidAsync, type BraidCall, type BraidOutcome } from '../helpers/braid';
+import { failed, fakeCalls, ok } from '../helpers/cni';
+import { addressesIn, hostLinkExists, hostLocalLeases, inSubnet, ip, linksIn, nsName, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
 
 // End-to-end lifecycle of braid (ADD / CHECK / DEL / GC / STATUS) with Debian's reference plugins
 // and the test fixtures, run as root against real netns, veth, bridge and macvlan links.
 // Address range of this file: 10.250.40.0/24 … 10.250.99.0/24.
 
-const sandboxes: Sandbox[] = [];
-afterEach(() => {
-  for (const sb of sandboxes.splice(0)) sb.cleanup();
-});
-
-/** A fresh Sandbox, cleaned up after the test whatever happens. */
-function sandbox(): Sandbox {
-  const sb = new Sandbox();
-  sandboxes.push(sb);
-  return sb;
-}
-
-let subnetCounter = 0;
 /** A /24 of this file's range not used by an earlier test of this run. */
-function nextSubnet(): string {
-  const third = 40 + (subnetCounter++ % 60);
-  return `10.250.${third}.0/24`;
-}
-
-/** `ip -n` wants the netns name, not its path. */
-function nsName(netnsPath: string): string {
-  return path.basename(netnsPath);
-}
+const nextSubnet = v4SubnetAllocator(40, 60);
 
 function hostLocal(sb: Sandbox, subnet: string): Record<string, unknown> {
   return { type: 'host-local', subnet, dataDir: sb.ipamDir };
@@ -54,54 +33,9 @@ function braidConf(sb: Sandbox, delegates: unknown[], extra: Record<string, unkn
   return { cniVersion: '1.0.0', name: 'braid', type: 'braid', cniDir: sb.cniDir, binDir: sb.dir, delegates, ...extra };
 }
 
-/** One JSON object per fake-plugin call, oldest first. */
-function fakeCalls(log: string): Array<{ command: string; env: Record<string, string>; config: Record<string, any> }> {
-  if (!fs.existsSync(log)) return [];
-  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-}
-
 function lockFiles(sb: Sandbox): string[] {
   const dir = path.join(sb.cniDir, 'locks');
   return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-}
-
-function readCacheFile(sb: Sandbox, containerID: string): any {
-  return JSON.parse(fs.readFileSync(path.join(sb.cniDir, containerID), 'utf8'));
-}
-
-/** runBraid without blocking the event loop, so several braid processes can race. */
-function runBraidAsync(call: BraidCall): Promise<BraidOutcome & { ms: number }> {
-  const env: Record<string, string> = call.rawEnv ?? {
-    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    CNI_COMMAND: call.command,
-    ...(call.containerID !== undefined ? { CNI_CONTAINERID: call.containerID } : {}),
-    ...(call.netns !== undefined ? { CNI_NETNS: call.netns } : {}),
-    ...(call.ifname !== undefined ? { CNI_IFNAME: call.ifname } : {}),
-    ...(call.args !== undefined ? { CNI_ARGS: call.args } : {}),
-    CNI_PATH: call.path ?? `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`,
-    ...call.env,
-  };
-  const input = call.config === undefined ? '' : typeof call.config === 'string' ? call.config : JSON.stringify(call.config);
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(BRAID, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.stdin.on('error', () => { /* braid may exit before reading everything */ });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let json: any;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ status: code ?? -1, stdout, stderr, json, ms: Date.now() - start });
-    });
-    child.stdin.end(input);
-  });
 }
 
 /** runBraid, timed. */
@@ -109,20 +43,6 @@ function timed(call: BraidCall): BraidOutcome & { ms: number } {
   const start = Date.now();
   const r = runBraid(call);
   return { ...r, ms: Date.now() - start };
-}
-
-/** Asserts that braid succeeded, showing its output when it did not. */
-function ok(r: BraidOutcome): void {
-  expect(r.status, `braid failed: stdout=${r.stdout} stderr=${r.stderr}`).toBe(0);
-}
-
-/** Asserts a CNI error on stdout with `code`, returning its msg. */
-function failed(r: BraidOutcome, code: number): string {
-  expect(r.status, `expected failure: stdout=${r.stdout} stderr=${r.stderr}`).not.toBe(0);
-  expect(r.json, `stdout is not CNI error JSON: ${r.stdout}`).toBeTypeOf('object');
-  expect(r.json.code, r.stdout).toBe(code);
-  expect(typeof r.json.msg).toBe('string');
-  return r.json.msg as string;
 }
 
 /** The host-side ends the bridge plugin created for pods (veth* enslaved to `bridge`). */
@@ -140,10 +60,6 @@ function threeNetworks(sb: Sandbox) {
   const macSubnet = nextSubnet();
   const delegates = [bridgeConf(sb, bridge, podSubnet), macvlanConf(sb, macParent, macSubnet), hostDeviceConf(hostDev)];
   return { bridge, macParent, hostDev, podSubnet, macSubnet, delegates };
-}
-
-function inSubnet(address: string, subnet: string): boolean {
-  return address.split('.').slice(0, 3).join('.') === subnet.split('.').slice(0, 3).join('.');
 }
 
 describe('ADD / CHECK / DEL of several networks', () => {
@@ -254,7 +170,7 @@ describe('ADD / CHECK / DEL of several networks', () => {
     const file = path.join(sb.cniDir, call.containerID);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(sb.cniDir).mode & 0o777).toBe(0o700);
-    const cache = readCacheFile(sb, call.containerID);
+    const cache = sb.readCache(call.containerID);
     expect(cache.containerID).toBe(call.containerID);
     expect(cache.netns).toBe(netns);
     expect(cache.ifname).toBe('eth0');
@@ -492,7 +408,7 @@ describe('DEL robustness', () => {
     expect(linksIn(nsName(netns))).toEqual([]);
     expect(bridgePorts(bridge)).toEqual([]);
     expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
-    const cache = readCacheFile(sb, call.containerID);
+    const cache = sb.readCache(call.containerID);
     expect(cache.attachments.map((a: any) => `${a.ifname}:${a.state}`)).toEqual(['eth0:deleted', 'net1:deleted', 'net2:added']);
     expect(fs.statSync(path.join(sb.cniDir, call.containerID)).mode & 0o777).toBe(0o600);
     const dels = () => fakeCalls(log).filter((c) => c.command === 'DEL');
@@ -503,7 +419,7 @@ describe('DEL robustness', () => {
     expect(dels()).toHaveLength(2);
     expect(dels()[1].env.CNI_IFNAME).toBe('net2');
     expect(fakeCalls(log)).toHaveLength(3); // ADD, DEL, DEL: nothing else was asked of the fake
-    const after = readCacheFile(sb, call.containerID);
+    const after = sb.readCache(call.containerID);
     expect(after.attachments.map((a: any) => `${a.ifname}:${a.state}`)).toEqual(['eth0:deleted', 'net1:deleted', 'net2:added']);
     expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
     expect(lockFiles(sb)).toEqual([]);
@@ -594,7 +510,7 @@ describe('concurrency', () => {
       if (cached) {
         expect(links).toEqual(['eth0', 'net1']);
         expect(leases).toHaveLength(2);
-        expect(readCacheFile(sb, p.containerID).attachments.map((a: any) => a.state)).toEqual(['added', 'added']);
+        expect(sb.readCache(p.containerID).attachments.map((a: any) => a.state)).toEqual(['added', 'added']);
       } else {
         expect(links).toEqual([]);
         expect(leases).toEqual([]);

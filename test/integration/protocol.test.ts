@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FIXTURE_PLUGINS, REFERENCE_PLUGINS, runBraid, type BraidCall, type BraidOutcome } from '../helpers/braid';
-import { Sandbox } from '../helpers/host';
+import { fakeCalls } from '../helpers/cni';
+import { sandbox, type Sandbox } from '../helpers/host';
 
 // The CNI protocol of the real executable: environment, stdin, stdout, exit status, error codes,
 // and what braid hands its delegates. Addresses: 10.250.10.0/24 - 10.250.14.0/24.
@@ -10,30 +11,10 @@ import { Sandbox } from '../helpers/host';
 const ALL_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 const CALLER_PATH = `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`;
 
-interface FakeCall {
-  command: string;
-  env: Record<string, string>;
-  config: Record<string, any>;
-  echo?: string;
-}
-
 let sb: Sandbox;
-let fakeLog: string;
-
 beforeEach(() => {
-  sb = new Sandbox();
-  fakeLog = path.join(sb.dir, 'fake.log');
+  sb = sandbox();
 });
-
-afterEach(() => {
-  sb.cleanup();
-});
-
-/** The calls the fake plugin recorded, oldest first. */
-function fakeCalls(): FakeCall[] {
-  if (!fs.existsSync(fakeLog)) return [];
-  return fs.readFileSync(fakeLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FakeCall);
-}
 
 /** A valid braid config around `delegates`, with the sandbox's cache dir. */
 function braidConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -58,7 +39,7 @@ function runtimeEnv(command: string, patch: Record<string, string | undefined> =
     CNI_NETNS: '/var/run/netns/does-not-matter',
     CNI_IFNAME: 'eth0',
     CNI_PATH: CALLER_PATH,
-    FAKE_LOG: fakeLog,
+    FAKE_LOG: sb.fakeLog,
     ...patch,
   };
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
@@ -76,11 +57,11 @@ function expectCniError(r: BraidOutcome, code: number): { cniVersion: string; co
 }
 
 function add(call: Omit<BraidCall, 'command'>): BraidOutcome {
-  return runBraid({ command: 'ADD', ifname: 'eth0', ...call, env: { FAKE_LOG: fakeLog, ...call.env } });
+  return runBraid({ command: 'ADD', ifname: 'eth0', ...call, env: { FAKE_LOG: sb.fakeLog, ...call.env } });
 }
 
 function del(call: Omit<BraidCall, 'command'>): BraidOutcome {
-  return runBraid({ command: 'DEL', ifname: 'eth0', ...call, env: { FAKE_LOG: fakeLog, ...call.env } });
+  return runBraid({ command: 'DEL', ifname: 'eth0', ...call, env: { FAKE_LOG: sb.fakeLog, ...call.env } });
 }
 
 describe('VERSION', () => {
@@ -119,7 +100,7 @@ describe('environment validation', () => {
     const r = runBraid({ command, rawEnv: runtimeEnv(command, { [variable]: undefined }), config: braidConfig({ cniVersion: '1.1.0' }) });
     const err = expectCniError(r, 4);
     expect(err.msg).toContain(variable);
-    expect(fakeCalls()).toEqual([]);
+    expect(fakeCalls(sb.fakeLog)).toEqual([]);
   });
 
   it('without CNI_COMMAND fails with code 4 naming CNI_COMMAND', () => {
@@ -133,7 +114,7 @@ describe('environment validation', () => {
     const r = runBraid({ command: 'DEL', rawEnv: runtimeEnv('DEL', { CNI_CONTAINERID: 'ctr-nonetns', CNI_NETNS: undefined }), config: braidConfig() });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toBe('');
-    const dels = fakeCalls().filter((c) => c.command === 'DEL');
+    const dels = fakeCalls(sb.fakeLog).filter((c) => c.command === 'DEL');
     expect(dels).toHaveLength(1);
     expect(dels[0].env.CNI_NETNS ?? '').toBe('');
     expect(sb.cacheFiles()).toEqual([]);
@@ -152,7 +133,7 @@ describe('environment validation', () => {
   ])('ADD with the invalid %s %j fails with code 4 naming the variable and runs no delegate', (variable, value) => {
     const r = runBraid({ command: 'ADD', rawEnv: runtimeEnv('ADD', { [variable]: value }), config: braidConfig() });
     expect(expectCniError(r, 4).msg).toContain(variable);
-    expect(fakeCalls()).toEqual([]);
+    expect(fakeCalls(sb.fakeLog)).toEqual([]);
     expect(sb.cacheFiles()).toEqual([]);
   });
 });
@@ -201,7 +182,7 @@ describe('version gating', () => {
   it.each(['STATUS', 'GC'])('%s with config cniVersion 1.0.0 fails with code 1', (command) => {
     const r = runBraid({ command, rawEnv: runtimeEnv(command), config: braidConfig({ cniVersion: '1.0.0' }) });
     expect(expectCniError(r, 1).msg).toContain(command);
-    expect(fakeCalls()).toEqual([]);
+    expect(fakeCalls(sb.fakeLog)).toEqual([]);
   });
 });
 
@@ -278,13 +259,13 @@ describe('the environment delegates get', () => {
       ],
     });
     const args = 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0';
-    const common = { containerID: 'ctr-env', netns, args, path: CALLER_PATH, config, env: { FAKE_ECHO: 'bar', FAKE_LOG: fakeLog } };
+    const common = { containerID: 'ctr-env', netns, args, path: CALLER_PATH, config, env: { FAKE_ECHO: 'bar', FAKE_LOG: sb.fakeLog } };
     const a = runBraid({ command: 'ADD', ifname: 'eth0', ...common });
     expect(a.status, a.stdout + a.stderr).toBe(0);
     const d = runBraid({ command: 'DEL', ifname: 'eth0', ...common });
     expect(d.status, d.stdout + d.stderr).toBe(0);
 
-    const calls = fakeCalls();
+    const calls = fakeCalls(sb.fakeLog);
     expect(calls.map((c) => [c.command, c.config.name, c.env.CNI_IFNAME])).toEqual([
       ['ADD', 'podnet', 'eth0'],
       ['ADD', 'sidenet', 'net1'],
@@ -323,7 +304,7 @@ describe('conflist delegation', () => {
     expect(a.status, a.stdout + a.stderr).toBe(0);
     const p1Result = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: netns }], ips: [{ interface: 0, address: '10.250.12.5/24' }] };
 
-    const adds = fakeCalls().filter((c) => c.command === 'ADD');
+    const adds = fakeCalls(sb.fakeLog).filter((c) => c.command === 'ADD');
     expect(adds.map((c) => c.config.tag)).toEqual(['p1', 'p2', 'p3']);
     // the exact stdin each plugin received: itself plus name, cniVersion and (after the first) prevResult
     expect(adds[0].config).toEqual({ ...plugins[0], name: 'chain', cniVersion: '1.0.0' });
@@ -334,7 +315,7 @@ describe('conflist delegation', () => {
 
     const d = del({ containerID: 'ctr-chain', netns, config });
     expect(d.status, d.stdout + d.stderr).toBe(0);
-    const dels = fakeCalls().filter((c) => c.command === 'DEL');
+    const dels = fakeCalls(sb.fakeLog).filter((c) => c.command === 'DEL');
     expect(dels.map((c) => c.config.tag)).toEqual(['p3', 'p2', 'p1']);
     dels.forEach((c, i) => {
       expect(c.config).toEqual({ ...plugins[2 - i], name: 'chain', cniVersion: '1.0.0', prevResult: p2Result });
@@ -362,7 +343,7 @@ describe('conflist delegation', () => {
     expect(add({ containerID: 'ctr-rc', netns, config }).status).toBe(0);
     expect(del({ containerID: 'ctr-rc', netns, config }).status).toBe(0);
 
-    const calls = fakeCalls();
+    const calls = fakeCalls(sb.fakeLog);
     expect(calls).toHaveLength(6);
     for (const c of calls) {
       if (c.config.tag === 'pm') expect(c.config.runtimeConfig, c.command).toEqual({ portMappings });

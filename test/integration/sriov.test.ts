@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BRAID, FIXTURE_PLUGINS, REFERENCE_PLUGINS, type BraidOutcome } from '../helpers/braid';
-import { hostLinkExists, linksIn, Sandbox } from '../helpers/host';
-import { startApiServer, type ApiServer } from '../helpers/apiserver.mjs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
+import { braidConf, failed, fakeCalls, ok } from '../helpers/cni';
+import { hostLinkExists, linksIn, PodSandbox } from '../helpers/host';
+import type { ApiServer } from '../helpers/apiserver.mjs';
+import { NETWORK_STATUS, NETWORKS, POD_ANNOTATIONS, RESOURCE_NAME, useApiServer } from '../helpers/k8s';
 import { startKubelet, type KubeletServer, type PodInput } from '../helpers/kubelet.mjs';
 
 // SR-IOV device assignment end to end: the real executable in a real netns asks a kubelet pod-resources
@@ -15,84 +16,18 @@ import { startKubelet, type KubeletServer, type PodInput } from '../helpers/kube
 // host-device plugin moves a veth end by name.
 // Address range of this file: 10.250.180.0/24 … 10.250.189.0/24.
 
-const NETWORKS = 'k8s.v1.cni.cncf.io/networks';
-const NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
-const RESOURCE_NAME = 'k8s.v1.cni.cncf.io/resourceName';
-const POD_ANNOTATIONS = 'io.kubernetes.cri.pod-annotations';
 const RES_A = 'intel.com/sriov_a';
 const RES_DPDK = 'intel.com/sriov_dpdk';
 const NS = 'team-s';
 
 let api: ApiServer;
-beforeAll(async () => {
-  api = await startApiServer();
-});
-afterAll(async () => {
-  await api?.stop();
-});
+useApiServer((s) => { api = s; });
 
-const sandboxes: Sandbox[] = [];
-const kubelets: KubeletServer[] = [];
-afterEach(async () => {
-  for (const k of kubelets.splice(0)) await k.stop();
-  for (const sb of sandboxes.splice(0)) sb.cleanup();
-  api.reset();
-});
-
+/** A kubelet pod-resources server for the test, stopped when it finishes. */
 async function kubelet(pods: PodInput[], get: 'ok' | 'unimplemented' | 'disabled' = 'ok'): Promise<KubeletServer> {
   const k = await startKubelet({ pods, get });
-  kubelets.push(k);
+  onTestFinished(() => k.stop());
   return k;
-}
-
-/** braid as a runtime runs it, without blocking this process's event loop (the test servers live here). */
-function braid(command: string, env: Record<string, string>, config: unknown): Promise<BraidOutcome> {
-  const full: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    CNI_COMMAND: command,
-    CNI_PATH: `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`,
-    ...env,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(BRAID, [], { env: full, stdio: ['pipe', 'pipe', 'pipe'] });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.stdin.on('error', () => { /* braid may exit before reading everything */ });
-    child.on('error', (e) => { clearTimeout(killer); reject(e); });
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      let json: any;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ status: code ?? -1, stdout, stderr, json });
-    });
-    child.stdin.end(JSON.stringify(config));
-  });
-}
-
-function ok(r: BraidOutcome): void {
-  expect(r.status, `braid failed: stdout=${r.stdout} stderr=${r.stderr}`).toBe(0);
-}
-
-function failed(r: BraidOutcome, code: number): string {
-  expect(r.status, `expected failure: stdout=${r.stdout} stderr=${r.stderr}`).not.toBe(0);
-  expect(r.json, `stdout is not CNI error JSON: ${r.stdout}`).toBeTypeOf('object');
-  expect(r.json.code, r.stdout).toBe(code);
-  return r.json.msg as string;
-}
-
-interface PluginCall { command: string; env: Record<string, string>; config: Record<string, any>; deviceInfoBefore?: string | null }
-
-/** Every recorded plugin call (fake and sriov), oldest first. */
-function calls(log: string): PluginCall[] {
-  if (!fs.existsSync(log)) return [];
-  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
 /** Files under a directory, recursively, relative to it. */
@@ -102,13 +37,7 @@ function filesUnder(dir: string): string[] {
 }
 
 /** One pod's sandbox and node: netns, NAD manifests (nadDir), device-info and fake sysfs dirs, fake log. */
-class Pod {
-  readonly sb = new Sandbox();
-  readonly netns = this.sb.netns();
-  readonly ns = path.basename(this.netns);
-  readonly name = `vf-pod-${this.sb.id}`;
-  readonly uid = `uid-${this.sb.id}`;
-  readonly containerID = `sriov-${this.sb.id}`;
+class Pod extends PodSandbox {
   readonly nadDir = path.join(this.sb.dir, 'nads');
   readonly deviceInfoDir = path.join(this.sb.dir, 'devinfo');
   readonly pciDevicesDir = path.join(this.sb.dir, 'sys/bus/pci/devices');
@@ -118,7 +47,7 @@ class Pod {
   kubeconfig?: string;
 
   constructor() {
-    sandboxes.push(this.sb);
+    super('vf-pod', 'sriov');
     fs.mkdirSync(this.nadDir);
   }
 
@@ -149,13 +78,7 @@ ${annotations}spec:
 
   /** braid's config: a fake cluster network as eth0, the runtime passing `networks` as the pod's annotation. */
   conf(networks?: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      cniVersion: '1.0.0',
-      name: 'braid',
-      type: 'braid',
-      cniDir: this.sb.cniDir,
-      binDir: this.sb.dir,
-      confDir: this.sb.confDir,
+    return braidConf(this.sb, {
       nadDir: this.nadDir,
       kubeletSocket: this.kubeletSocket,
       kubeletCheckpoint: this.checkpoint,
@@ -168,20 +91,16 @@ ${annotations}spec:
         ? { kubeconfig: this.kubeconfig }
         : { capabilities: { [POD_ANNOTATIONS]: true }, runtimeConfig: networks === undefined ? {} : { [POD_ANNOTATIONS]: { [NETWORKS]: networks } } }),
       ...extra,
-    };
+    });
   }
 
   run(command: string, config: Record<string, unknown>): Promise<BraidOutcome> {
-    return braid(command, { CNI_CONTAINERID: this.containerID, CNI_NETNS: this.netns, CNI_IFNAME: 'eth0', CNI_ARGS: this.args, FAKE_LOG: this.log }, config);
+    return runBraidAsync({ command, containerID: this.containerID, netns: this.netns, ifname: 'eth0', args: this.args, env: { FAKE_LOG: this.log }, config });
   }
 
   /** braid's CNI device-info file of an attachment. */
   cniDeviceInfo(nad: string, ifname: string): string {
     return path.join(this.deviceInfoDir, 'cni', `${NS}-${nad}-${this.containerID}_${ifname}`);
-  }
-
-  cache(): any {
-    return JSON.parse(fs.readFileSync(path.join(this.sb.cniDir, this.containerID), 'utf8'));
   }
 
   /** The pod's kubelet entry: one container holding `devices`. */
@@ -198,7 +117,7 @@ ${annotations}spec:
 }
 
 /** Plugin calls of one type and command. */
-const of = (log: string, type: string, command?: string) => calls(log).filter((c) => c.config.type === type && (!command || c.command === command));
+const of = (log: string, type: string, command?: string) => fakeCalls(log).filter((c) => c.config.type === type && (!command || c.command === command));
 
 describe('SR-IOV device IDs from the kubelet', () => {
   it('a NAD with a resourceName gets the pod\'s device (Get); the plugin gets deviceID, pciBusID, runtimeConfig and CNIDeviceInfoFile; DEL sends the cached config', async () => {
@@ -316,11 +235,11 @@ describe('SR-IOV device IDs from the kubelet', () => {
     expect(msg).toContain(`network "${NS}/sriov-b"`);
     expect(msg).toContain(`needs a device of resource ${RES_A}`);
     expect(msg).toContain('0000:03:02.2');
-    expect(calls(p.log)).toEqual([]);
+    expect(fakeCalls(p.log)).toEqual([]);
     expect(hostLinkExists(vf)).toBe(true);
     p.assertClean();
     ok(await p.run('DEL', p.conf('sriov-a, sriov-b')));
-    expect(calls(p.log)).toEqual([]);
+    expect(fakeCalls(p.log)).toEqual([]);
   });
 
   it('a pod the kubelet does not know fails the ADD cleanly (try again later), before any plugin runs', async () => {
@@ -331,7 +250,7 @@ describe('SR-IOV device IDs from the kubelet', () => {
     const msg = failed(await p.run('ADD', p.conf('sriov-a')), 11);
     expect(msg).toContain(`kubelet pod-resources at ${k.socket}`);
     expect(msg).toContain(`pod ${p.name} in namespace ${NS} not found`);
-    expect(calls(p.log)).toEqual([]);
+    expect(fakeCalls(p.log)).toEqual([]);
     p.assertClean();
   });
 
@@ -364,7 +283,7 @@ describe('SR-IOV device IDs from the kubelet', () => {
     expect(msg).toContain(p.kubeletSocket);
     expect(msg).toContain(p.checkpoint);
     expect(msg).toContain('both missing');
-    expect(calls(p.log)).toEqual([]);
+    expect(fakeCalls(p.log)).toEqual([]);
     p.assertClean();
   });
 
@@ -379,7 +298,7 @@ describe('SR-IOV device IDs from the kubelet', () => {
       { name: 'sriov-a', deviceID: '0000:05:00.2' },
     ]);
     ok(await p.run('ADD', p.conf(networks)));
-    const plain = calls(p.log).find((c) => c.command === 'ADD' && c.config.name === 'plain')!;
+    const plain = fakeCalls(p.log).find((c) => c.command === 'ADD' && c.config.name === 'plain')!;
     expect(plain.config.runtimeConfig).toEqual({ deviceID: '0000:05:00.1' });
     expect(plain.config.deviceID).toBeUndefined();
     expect(plain.config.pciBusID).toBeUndefined();
@@ -398,7 +317,7 @@ describe('SR-IOV device IDs from the kubelet', () => {
     ok(await p.run('ADD', p.conf('plain')));
     ok(await p.run('DEL', p.conf('plain')));
     expect(k.calls).toEqual([]);
-    expect(calls(p.log).map((c) => `${c.command} ${c.config.name}`)).toEqual(['ADD podnet', 'ADD plain', 'DEL plain', 'DEL podnet']);
+    expect(fakeCalls(p.log).map((c) => `${c.command} ${c.config.name}`)).toEqual(['ADD podnet', 'ADD plain', 'DEL plain', 'DEL podnet']);
     expect(filesUnder(p.deviceInfoDir)).toEqual([]);
     p.assertClean();
   });
@@ -435,7 +354,7 @@ describe('host-device', () => {
       msg: `error adding container to network "${NS}/hostdev-vf" (net1): plugin host-device: error with host device: lstat /sys/bus/pci/devices/0000:03:02.3: no such file or directory`,
     });
     // Rolled back: the cluster network was DELed; nothing is in the pod, no device-info is left.
-    expect(calls(p.log).map((c) => `${c.command} ${c.config.name}`)).toEqual(['ADD podnet', 'DEL podnet']);
+    expect(fakeCalls(p.log).map((c) => `${c.command} ${c.config.name}`)).toEqual(['ADD podnet', 'DEL podnet']);
     expect(linksIn(p.ns)).toEqual([]);
     expect(filesUnder(path.join(p.deviceInfoDir, 'cni'))).toEqual([]);
     // host-device (v1.1.1) cannot even DEL a config whose PCI device does not exist: its loadConf probes
@@ -446,7 +365,7 @@ describe('host-device', () => {
     const del = await p.run('DEL', p.conf('hostdev-vf'));
     expect(del.json?.code, del.stdout).toBe(999);
     expect(del.json.msg).toContain(`error deleting from network "${NS}/hostdev-vf" (net1): plugin host-device: error with host device: lstat /sys/bus/pci/devices/0000:03:02.3`);
-    expect(calls(p.log).map((c) => `${c.command} ${c.config.name}`)).toEqual(['ADD podnet', 'DEL podnet']);
+    expect(fakeCalls(p.log).map((c) => `${c.command} ${c.config.name}`)).toEqual(['ADD podnet', 'DEL podnet']);
     ok(await p.run('DEL', p.conf('hostdev-vf')));
     p.assertClean();
   });

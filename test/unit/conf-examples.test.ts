@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,16 +6,14 @@ import * as yaml from 'js-yaml';
 import type { NadObject } from '../../src/k8s/api';
 import { networkFromNad, RESOURCE_NAME_ANNOTATION } from '../../src/resolve/nads';
 import { NETWORKS_ANNOTATION, parseNetworksAnnotation } from '../../src/selection/networks';
+import { importBraidConfig } from '../helpers/unit';
 
 // Every example in conf-examples/ must load as libcni would load it, and every braid plugin in it
 // must pass braid's own validation, with its inline delegates and its network references resolvable.
 
 const ROOT = path.resolve(__dirname, '../..');
 const EXAMPLES = path.join(ROOT, 'conf-examples');
-if (!fs.existsSync(path.join(ROOT, 'src/generated/validate-config.js'))) {
-  execFileSync(process.execPath, [path.join(ROOT, 'packaging/build.mjs'), '--validators-only'], { cwd: ROOT, stdio: 'inherit' });
-}
-const { parseBraidConfig } = await import('../../src/config/braid-config');
+const { parseBraidConfig } = await importBraidConfig();
 
 const files = fs.existsSync(EXAMPLES)
   ? fs.readdirSync(EXAMPLES).filter((f) => ['.conf', '.conflist', '.json'].includes(path.extname(f))).sort()

@@ -1,31 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCniArgs, parseEnv } from '../../src/cni/env';
-import { CniError } from '../../src/cni/errors';
 import { normalizeNetwork, type NetworkConfig } from '../../src/config/netconf';
 import { findPlugin, isPlainFileName } from '../../src/delegate/find';
 import { capabilityArgs, pluginRequest } from '../../src/delegate/invoke';
+import { cniError, importBraidConfig } from '../helpers/unit';
 
-// braid-config needs the precompiled schema validator (src/generated, not in git): make it on a fresh clone.
-const ROOT = path.resolve(__dirname, '../..');
-if (!fs.existsSync(path.join(ROOT, 'src/generated/validate-config.js'))) {
-  execFileSync(process.execPath, [path.join(ROOT, 'packaging/build.mjs'), '--validators-only'], { cwd: ROOT, stdio: 'inherit' });
-}
-const { decodeJson, parseBraidConfig } = await import('../../src/config/braid-config');
-
-/** Runs fn, expects a CniError and returns it. */
-function cniError(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CniError);
-    return e as CniError;
-  }
-  throw new Error('expected a CniError, nothing was thrown');
-}
+const { decodeJson, parseBraidConfig } = await importBraidConfig();
 
 const DELEGATE = { cniVersion: '1.0.0', name: 'podnet', type: 'bridge' };
 

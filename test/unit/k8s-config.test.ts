@@ -3,12 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CniError } from '../../src/cni/errors';
 import type { BraidConfig } from '../../src/config/braid-config';
 import type { NadObject } from '../../src/k8s/api';
 import { inClusterCredentials, kubeconfigCredentials } from '../../src/k8s/credentials';
 import { isStaticPod, podFromCniArgs } from '../../src/k8s/pod';
 import { networkFromNad, openNadDir, RESOURCE_NAME_ANNOTATION } from '../../src/resolve/nads';
+import { asyncCniError, cniError } from '../helpers/unit';
 
 // The Kubernetes inputs braid reads without a cluster: CNI_ARGS, pod objects, kubeconfig and
 // service-account credentials, NAD manifest directories and NAD → delegate network conversion.
@@ -29,26 +29,6 @@ function write(dir: string, rel: string, content: string): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content);
   return file;
-}
-
-function cniError(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CniError);
-    return e as CniError;
-  }
-  throw new Error('expected a CniError, nothing was thrown');
-}
-
-async function asyncCniError(p: Promise<unknown>): Promise<CniError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CniError);
-    return e as CniError;
-  }
-  throw new Error('expected a CniError, nothing was thrown');
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

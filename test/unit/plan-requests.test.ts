@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../src/cni/errors';
+import type { CniError } from '../../src/cni/errors';
 import type { NetworkConfig } from '../../src/config/netconf';
 import { buildPlan, extendCniArgs, requestedRuntimeConfig, type PlanInput, type Selection } from '../../src/plan/plan';
 import type { NetworkSelection } from '../../src/selection/networks';
+import { cniError } from '../helpers/unit';
 
 // buildPlan applying the pod's selection requests (NAD spec §4.1.2 / §7): runtimeConfig keys,
 // capability checks, cni-args, CNI_ARGS IP=/MAC= and default-route ownership.
@@ -22,14 +23,9 @@ function input(secondaries: Selection[], extra: Partial<PlanInput> = {}): PlanIn
   return { clusterNetwork: { config: conf('podnet') }, secondaries, ifname: 'eth0', runtimeConfig: {}, cniArgs: '', ...extra };
 }
 
+/** buildPlan's CniError for `i` (asserts it fails). */
 function planError(i: PlanInput): CniError {
-  try {
-    buildPlan(i);
-  } catch (e) {
-    expect(e).toBeInstanceOf(CniError);
-    return e as CniError;
-  }
-  throw new Error('buildPlan did not fail');
+  return cniError(() => buildPlan(i));
 }
 
 const FULL_REQUEST: Partial<NetworkSelection> = {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../src/cni/errors';
+import type { CniError } from '../../src/cni/errors';
 import type { NetworkConfig } from '../../src/config/netconf';
 import { buildPlan, type PlanInput, type Selection } from '../../src/plan/plan';
+import { cniError } from '../helpers/unit';
 
 function net(name: string): NetworkConfig {
   return { name, cniVersion: '1.0.0', plugins: [{ type: 'fake' }] };
@@ -16,14 +17,9 @@ function input(secondaries: Selection[], extra: Partial<PlanInput> = {}): PlanIn
   return { clusterNetwork: sel('podnet'), secondaries, ifname: 'eth0', runtimeConfig: {}, cniArgs: '', ...extra };
 }
 
+/** buildPlan's CniError for `i` (asserts it fails). */
 function planError(i: PlanInput): CniError {
-  try {
-    buildPlan(i);
-  } catch (e) {
-    expect(e).toBeInstanceOf(CniError);
-    return e as CniError;
-  }
-  throw new Error('buildPlan did not fail');
+  return cniError(() => buildPlan(i));
 }
 
 describe('buildPlan', () => {

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { CniError, ErrorCode } from '../../src/cni/errors';
+import { ErrorCode } from '../../src/cni/errors';
 import { convertResult, parseResult, renderResult, type Result } from '../../src/cni/result';
+import { cniError } from '../helpers/unit';
 
 const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 type Version = (typeof VERSIONS)[number];
@@ -123,17 +124,6 @@ const EXPECTED: Record<Level, Record<Level, object>> = {
     legacy: LEGACY_BODY,
   },
 };
-
-/** Runs `fn`, asserts it throws a CniError, and returns it. */
-function cniErrorOf(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CniError);
-    return err as CniError;
-  }
-  throw new Error('expected a CniError, but nothing was thrown');
-}
 
 const PAIRS = VERSIONS.flatMap((from) => VERSIONS.map((to) => [from, to] as const));
 
@@ -309,13 +299,13 @@ describe('parseResult', () => {
 
   describe('unknown versions fail with IncompatibleVersion (code 1)', () => {
     it.each(['0.5.0', '2.0.0', '1.1', 'v1.0.0', 'constructor'])('rejects a result labelled %s', (v) => {
-      const err = cniErrorOf(() => parseResult({ cniVersion: v, ips: [] }, '1.1.0'));
+      const err = cniError(() => parseResult({ cniVersion: v, ips: [] }, '1.1.0'));
       expect(err.code).toBe(ErrorCode.IncompatibleVersion);
       expect(err.message).toContain(v);
     });
 
     it('rejects an unknown fallback version when the result has none', () => {
-      expect(cniErrorOf(() => parseResult({}, '9.9.9')).code).toBe(ErrorCode.IncompatibleVersion);
+      expect(cniError(() => parseResult({}, '9.9.9')).code).toBe(ErrorCode.IncompatibleVersion);
     });
   });
 
@@ -360,18 +350,18 @@ describe('parseResult', () => {
     ];
 
     it.each(cases)('fails when %s', (_what, raw, field) => {
-      const err = cniErrorOf(() => parseResult(raw, '1.1.0'));
+      const err = cniError(() => parseResult(raw, '1.1.0'));
       expect(err.code).toBe(ErrorCode.DecodeFailure);
       expect(err.message).toContain(field);
     });
 
     it('names the field with its array index in the message', () => {
       const raw = { cniVersion: '1.1.0', ips: [{ address: '10.0.0.2/24' }, { address: 7 }] };
-      expect(cniErrorOf(() => parseResult(raw, '')).message).toMatch(/\bips\[1\]\.address must be\b/);
+      expect(cniError(() => parseResult(raw, '')).message).toMatch(/\bips\[1\]\.address must be\b/);
     });
 
     it('fails the same way through convertResult', () => {
-      const err = cniErrorOf(() => convertResult({ cniVersion: '0.4.0', ips: 'nope' }, '', '1.1.0'));
+      const err = cniError(() => convertResult({ cniVersion: '0.4.0', ips: 'nope' }, '', '1.1.0'));
       expect(err.code).toBe(ErrorCode.DecodeFailure);
       expect(err.message).toContain('ips');
     });
@@ -403,7 +393,7 @@ describe('parseResult', () => {
     'fd00::/129',
     '12345::/64',
   ])('rejects the invalid CIDR address %s', (address) => {
-    expect(cniErrorOf(() => parseResult({ cniVersion: '1.1.0', ips: [{ address }] }, '')).code).toBe(
+    expect(cniError(() => parseResult({ cniVersion: '1.1.0', ips: [{ address }] }, '')).code).toBe(
       ErrorCode.DecodeFailure,
     );
   });
@@ -513,12 +503,12 @@ describe('renderResult', () => {
   });
 
   it.each(['0.5.0', '1.2.0', '', 'latest'])('fails with IncompatibleVersion (code 1) for target version %j', (v) => {
-    const err = cniErrorOf(() => renderResult({ cniVersion: '1.1.0', ips: [{ address: '10.0.0.2/24' }] }, v));
+    const err = cniError(() => renderResult({ cniVersion: '1.1.0', ips: [{ address: '10.0.0.2/24' }] }, v));
     expect(err.code).toBe(ErrorCode.IncompatibleVersion);
   });
 
   it('fails convertResult with code 1 for an unknown target version', () => {
-    expect(cniErrorOf(() => convertResult(fixture('1.1.0'), '', '0.9.9')).code).toBe(ErrorCode.IncompatibleVersion);
+    expect(cniError(() => convertResult(fixture('1.1.0'), '', '0.9.9')).code).toBe(ErrorCode.IncompatibleVersion);
   });
 });
 
@@ -530,13 +520,13 @@ describe('results without IP addresses', () => {
   };
 
   it.each(['0.1.0', '0.2.0'])('cannot be converted to %s and fail with code 1', (v) => {
-    const err = cniErrorOf(() => convertResult(noIp, '', v));
+    const err = cniError(() => convertResult(noIp, '', v));
     expect(err.code).toBe(ErrorCode.IncompatibleVersion);
     expect(err.message).toBe('cannot convert: no valid IP addresses');
   });
 
   it('fails the 0.2.0 conversion even when it has routes', () => {
-    const err = cniErrorOf(() => convertResult({ ...noIp, routes: [{ dst: '0.0.0.0/0' }] }, '', '0.2.0'));
+    const err = cniError(() => convertResult({ ...noIp, routes: [{ dst: '0.0.0.0/0' }] }, '', '0.2.0'));
     expect(err.code).toBe(ErrorCode.IncompatibleVersion);
   });
 

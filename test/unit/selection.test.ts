@@ -6,19 +6,9 @@ import {
   parseDefaultNetworkAnnotation,
   parseNetworksAnnotation,
 } from '../../src/selection/networks';
+import { cniError } from '../helpers/unit';
 
 // The pod's network selection annotations (NAD spec v1.3 §4.1), in both the comma and the JSON form.
-
-/** Runs `fn`, expecting a CniError; returns it. */
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CniError);
-    return e as CniError;
-  }
-  throw new Error('expected a CniError, but nothing was thrown');
-}
 
 /** Parses one JSON-form element (given as an object) in namespace "pods". */
 function one(el: Record<string, unknown>) {
@@ -29,7 +19,7 @@ function one(el: Record<string, unknown>) {
 
 /** The error for one JSON-form element; checks code 7 and that the message quotes the element. */
 function elementError(el: unknown): CniError {
-  const err = failure(() => parseNetworksAnnotation(JSON.stringify([el]), 'pods'));
+  const err = cniError(() => parseNetworksAnnotation(JSON.stringify([el]), 'pods'));
   expect(err.code).toBe(7);
   expect(err.message).toContain(NETWORKS_ANNOTATION);
   expect(err.message).toContain(JSON.stringify(el));
@@ -71,7 +61,7 @@ describe('parseNetworksAnnotation, comma form', () => {
   });
 
   it('refuses an item with more than one "/", code 7 quoting the item', () => {
-    const err = failure(() => parseNetworksAnnotation('a, x/y/z', 'pods'));
+    const err = cniError(() => parseNetworksAnnotation('a, x/y/z', 'pods'));
     expect(err.code).toBe(7);
     expect(err.message).toContain('"x/y/z"');
     expect(err.message).toContain('more than one "/"');
@@ -87,7 +77,7 @@ describe('parseNetworksAnnotation, comma form', () => {
     ['/b', 'namespace ""'],
     ['ns/', 'name ""'],
   ])('refuses the invalid DNS-1123 item %j, code 7 naming the bad part', (item, part) => {
-    const err = failure(() => parseNetworksAnnotation(item, 'pods'));
+    const err = cniError(() => parseNetworksAnnotation(item, 'pods'));
     expect(err.code).toBe(7);
     expect(err.message).toContain(JSON.stringify(item));
     expect(err.message).toContain(part);
@@ -105,7 +95,7 @@ describe('parseNetworksAnnotation, comma form', () => {
     ['a@', ''],
     ['a@has:colon', 'has:colon'],
   ])('refuses the bad interface name in %j, code 7 quoting item and interface', (item, iface) => {
-    const err = failure(() => parseNetworksAnnotation(item, 'pods'));
+    const err = cniError(() => parseNetworksAnnotation(item, 'pods'));
     expect(err.code).toBe(7);
     expect(err.message).toContain(JSON.stringify(item));
     expect(err.message).toContain(`interface ${JSON.stringify(iface)}`);
@@ -319,20 +309,20 @@ describe('parseNetworksAnnotation, JSON form', () => {
   });
 
   it('quotes only the offending element of a longer list', () => {
-    const err = failure(() => parseNetworksAnnotation('[{"name":"good"},{"name":"bad","mac":"nope"}]', 'pods'));
+    const err = cniError(() => parseNetworksAnnotation('[{"name":"good"},{"name":"bad","mac":"nope"}]', 'pods'));
     expect(err.message).toContain('{"name":"bad","mac":"nope"}');
     expect(err.message).not.toContain('"good"');
   });
 
   it('refuses a JSON object instead of a list, code 7', () => {
-    const err = failure(() => parseNetworksAnnotation('{"name":"a"}', 'pods'));
+    const err = cniError(() => parseNetworksAnnotation('{"name":"a"}', 'pods'));
     expect(err.code).toBe(7);
     expect(err.message).toContain(NETWORKS_ANNOTATION);
     expect(err.message).toContain('must be a list');
   });
 
   it('refuses invalid JSON, code 7 naming the annotation', () => {
-    const err = failure(() => parseNetworksAnnotation('[{"name":"a"', 'pods'));
+    const err = cniError(() => parseNetworksAnnotation('[{"name":"a"', 'pods'));
     expect(err.code).toBe(7);
     expect(err.message).toContain(NETWORKS_ANNOTATION);
     expect(err.message).toContain('not valid JSON');
@@ -354,14 +344,14 @@ describe('parseDefaultNetworkAnnotation', () => {
   });
 
   it.each(['a,b', '[{"name":"a"},{"name":"b"}]', '', '[]'])('refuses %j: exactly one network, code 7 naming the annotation', (value) => {
-    const err = failure(() => parseDefaultNetworkAnnotation(value, 'kube-system'));
+    const err = cniError(() => parseDefaultNetworkAnnotation(value, 'kube-system'));
     expect(err.code).toBe(7);
     expect(err.message).toContain(DEFAULT_NETWORK_ANNOTATION);
     expect(err.message).toContain('exactly one');
   });
 
   it('passes on an invalid element\'s error', () => {
-    const err = failure(() => parseDefaultNetworkAnnotation('Bad', 'kube-system'));
+    const err = cniError(() => parseDefaultNetworkAnnotation('Bad', 'kube-system'));
     expect(err.code).toBe(7);
     expect(err.message).toContain('"Bad"');
   });
