@@ -31,15 +31,15 @@ const state = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-bench-'));
 const BR = `bbench${process.pid % 100000}`;
 const links = ['bbmv0', 'bbhd0', 'bbmw0', BR];
 const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: 'ignore' });
-let cleanups = [];
+const cleanups = [];
+// Runs once, from the finally at the end of the script or on Ctrl-C.
 function cleanup() {
-  for (const c of cleanups) { try { c(); } catch {} }
+  for (const c of cleanups.splice(0)) { try { c(); } catch {} }
   try { sh('ip', 'netns', 'del', NS); } catch {}
   for (const l of links) { try { sh('ip', 'link', 'del', l); } catch {} }
   fs.rmSync(state, { recursive: true, force: true });
 }
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
+process.on('SIGINT', () => { cleanup(); process.exit(130); });
 sh('ip', 'netns', 'add', NS);
 for (const [a, b] of [['bbmv0', 'bbmv1'], ['bbhd0', 'bbhd1'], ['bbmw0', 'bbmw1']]) {
   sh('ip', 'link', 'add', a, 'type', 'veth', 'peer', 'name', b);
@@ -102,6 +102,7 @@ function table(samples) {
   for (const [name, s] of Object.entries(samples)) console.log(`| ${name} | ${fmt(median(s))} | ${fmt(Math.min(...s))}–${fmt(Math.max(...s))} |`);
 }
 
+try {
 // ---- 1. start-up and braid's own overhead (issue: core)
 console.log(`\nbraid bench: ${RUNS} runs per arm after ${WARMUP} warm-ups, arms alternated; ${os.cpus().length} cores; NODE_EXTRA_CA_CERTS unset`);
 console.log('\n### Start-up and overhead (3-network pod: bridge, macvlan, host-device)\n');
@@ -232,6 +233,9 @@ if (baseline) {
 const nadPlain = median(feat['NAD pod ADD (no resourceName)']);
 if (startKubelet) console.log(`extra cost of a resourceName pod (gRPC load + pod-resources Get): ${fmt(median(feat['NAD pod ADD (resourceName: kubelet gRPC)']) - nadPlain)} ms`);
 console.log(`extra cost of a default-route pod (netlink load + route changes): ${fmt(median(feat['NAD pod ADD (default-route: netlink)']) - nadPlain)} ms`);
+} finally {
+  cleanup();
+}
 
 /** Builds BENCH_BASELINE into .bench/<rev>/braid once (git worktree sharing node_modules); undefined if impossible. */
 function buildBaseline() {
