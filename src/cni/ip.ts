@@ -56,6 +56,19 @@ export function ipFamily(s: string): '4' | '6' {
   return s.includes(':') ? '6' : '4';
 }
 
+/**
+ * The family of a default-route destination, or undefined for any other one. A destination is a
+ * default route when its prefix length is 0, whatever its address ("0.0.0.0/0", "::/0", "::0/0",
+ * "10.0.0.0/0"); iproute2's shorthand "0/0" counts as IPv4.
+ */
+export function defaultRouteFamily(dst: string): '4' | '6' | undefined {
+  const slash = dst.indexOf('/');
+  const addr = dst.slice(0, slash);
+  if (slash < 0 || dst.slice(slash + 1) !== '0') return undefined;
+  if (addr === '0') return '4';
+  return isCIDR(dst) ? ipFamily(addr) : undefined;
+}
+
 /** True for a hardware address of `bytes` octets written as hex pairs separated by ':' or '-'. */
 export function isHardwareAddr(s: string, bytes: number[]): boolean {
   const parts = s.split(/[:-]/);

@@ -1,4 +1,4 @@
-import { ipFamily } from '../cni/ip';
+import { defaultRouteFamily, ipFamily } from '../cni/ip';
 import { parseResult, renderResult } from '../cni/result';
 import type { Attachment } from './plan';
 
@@ -27,11 +27,15 @@ export function defaultRouteChange(plan: Pick<Attachment, 'ifname' | 'defaultRou
 /** An attachment's ADD result rewritten to the routes the change left in the netns, in the result's own version. */
 export function resultAfterChange(att: Pick<Attachment, 'ifname' | 'config'>, raw: Record<string, unknown>, change: DefaultRouteChange): Record<string, unknown> {
   const result = parseResult(raw, att.config.cniVersion);
-  const dropped = new Set<string>();
+  // The families whose default routes this attachment lost, however its result spells them ("::0/0", "0/0"…).
+  const dropped = new Set<'4' | '6'>();
   for (const family of ['4', '6'] as const) {
-    if (change.owners.some((o) => ipFamily(o.gateway) === family) || change.cleared.includes(att.ifname)) dropped.add(DEFAULT_DST[family]);
+    if (change.owners.some((o) => ipFamily(o.gateway) === family) || change.cleared.includes(att.ifname)) dropped.add(family);
   }
-  const routes = (result.routes ?? []).filter((r) => !dropped.has(r.dst));
+  const routes = (result.routes ?? []).filter((r) => {
+    const family = defaultRouteFamily(r.dst);
+    return family === undefined || !dropped.has(family);
+  });
   for (const owner of change.owners.filter((o) => o.ifname === att.ifname)) {
     routes.push({ dst: DEFAULT_DST[ipFamily(owner.gateway)], gw: owner.gateway });
   }

@@ -1,3 +1,4 @@
+import { defaultRouteFamily } from '../cni/ip';
 import type { DNS, Result } from '../cni/result';
 
 /** The pod annotation braid writes after ADD. */
@@ -17,7 +18,6 @@ export interface NetworkStatus {
 }
 
 const bare = (cidr: string) => cidr.split('/')[0];
-const isDefaultDst = (dst: string) => dst === '0.0.0.0/0' || dst === '::/0';
 
 /**
  * Status entries for one attachment, as Multus writes them: one per sandbox interface, IPs without
@@ -34,7 +34,7 @@ export function statusEntries(
 ): NetworkStatus[] {
   const interfaces = result.interfaces ?? [];
   const sandboxed = interfaces.map((iface, index) => ({ iface, index })).filter((x) => x.iface.sandbox);
-  const gateways = (result.routes ?? []).filter((r) => isDefaultDst(r.dst) && r.gw).map((r) => r.gw!);
+  const gateways = (result.routes ?? []).filter((r) => defaultRouteFamily(r.dst) !== undefined && r.gw).map((r) => r.gw!);
   const dns: DNS = result.dns ? { ...result.dns } : {};
   const ips = result.ips ?? [];
   // For the cluster network: the interface of the first IP with a gateway, else the first entry.

@@ -129,6 +129,21 @@ describe('statusEntries', () => {
     expect(entries.map((e) => e.gateway)).toEqual([['fd00:250:167::1', '10.250.167.1'], ['fd00:250:167::1', '10.250.167.1']]);
   });
 
+  it('counts every prefix-length-0 destination as a default route, however it is spelled', () => {
+    const result: Result = {
+      cniVersion: '1.1.0',
+      interfaces: [{ name: 'net1', sandbox: NS }],
+      routes: [
+        { dst: '::0/0', gw: 'fd00:250:167::1' },
+        { dst: '10.0.0.0/0', gw: '10.250.167.1' },
+        { dst: '0:0:0:0:0:0:0:0/0', gw: 'fd00:250:167::2' },
+        { dst: '0.0.0.0/1', gw: '10.250.167.254' },
+      ],
+    };
+    const [entry] = statusEntries('ns/x', 'net1', result, false);
+    expect(entry.gateway).toEqual(['fd00:250:167::1', '10.250.167.1', 'fd00:250:167::2']);
+  });
+
   it('leaves "gateway" out when no default route has a gw', () => {
     const [entry] = statusEntries('ns/x', 'net1', { ...bridgeResult, routes: [{ dst: '10.250.0.0/16', gw: '10.250.160.1' }] }, false);
     expect(entry).not.toHaveProperty('gateway');
