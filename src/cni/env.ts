@@ -29,6 +29,11 @@ const REQUIRED: Record<Command, readonly string[]> = {
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/** Checks a container ID against the spec's syntax (so it is also a safe file name). */
+export function validContainerID(id: string): boolean {
+  return CONTAINER_ID.test(id);
+}
+
 /** Checks that an interface name is one Linux accepts (1-15 chars, no '/', ':' or whitespace). */
 export function validIfname(name: string): boolean {
   return name.length > 0 && name.length <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
@@ -53,7 +58,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): Request {
     args: env.CNI_ARGS ?? '',
     path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
   };
-  if (REQUIRED[cmd].includes('CNI_CONTAINERID') && !CONTAINER_ID.test(req.containerID)) {
+  if (REQUIRED[cmd].includes('CNI_CONTAINERID') && !validContainerID(req.containerID)) {
     throw new CniError(ErrorCode.InvalidEnv, `CNI_CONTAINERID ${JSON.stringify(req.containerID)} is invalid: must match ${CONTAINER_ID.source}`);
   }
   if (REQUIRED[cmd].includes('CNI_IFNAME') && !validIfname(req.ifname)) {

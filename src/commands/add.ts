@@ -1,4 +1,4 @@
-import { CniError, ErrorCode } from '../cni/errors';
+import { asCniError, CniError, ErrorCode } from '../cni/errors';
 import type { Request } from '../cni/env';
 import { parseResult, renderResult } from '../cni/result';
 import type { BraidConfig } from '../config/braid-config';
@@ -31,23 +31,23 @@ export async function add(req: Request, config: BraidConfig): Promise<Record<str
     }
     const cache = newCache(req, config, resolution.plan.map((a) => ({ ...a, state: 'planned' })));
     writeCache(config.cniDir, cache); // before any delegate runs: a crash from here on leaves a cache DEL can finish from
-    for (const att of cache.attachments) {
-      try {
-        await attach(req, config, att);
-      } catch (e) {
-        throw await rollBack(req, config, cache, wrapNetworkError('adding container to', att, e));
-      }
-    }
+    let started = 0; // attachments whose delegates were invoked: exactly what a rollback must undo
     try {
-      await finish(req, config, cache, resolution);
+      for (const att of cache.attachments) {
+        // A name already in the netns is refused before the delegate runs, so the rollback leaves that interface alone.
+        assertIfnameFree(req.netns, att.ifname, att.network);
+        started++;
+        await attach(req, config, att);
+      }
+      await applyDefaultRoutes(req, cache);
+      const rendered = addResult(config, cache); // may fail (e.g. no IP for a 0.2.0 caller), so before the status write
+      await reportToCluster(req, config, cache, resolution);
+      writeCache(config.cniDir, cache);
+      return rendered;
     } catch (e) {
-      // Nothing half-done: a pod whose routes or status could not be set gets no attachments at all.
-      throw await rollBack(req, config, cache, e instanceof CniError ? e : new CniError(ErrorCode.Internal, String(e)));
+      // Nothing half-done: a pod whose delegates, routes, status or result failed gets no attachments at all.
+      throw await rollBack(req, config, cache, started, asCniError(e));
     }
-    writeCache(config.cniDir, cache);
-    const results = cache.attachments.map((a) => parseResult(a.result, a.config.cniVersion));
-    const returned = config.resultMode === 'clusterNetwork' ? results[0] : mergeResults(results, config.cniVersion);
-    return renderResult(returned, config.cniVersion);
   });
 }
 
@@ -63,39 +63,49 @@ function checkPlugins(plan: Attachment[], dirs: string[]): void {
 }
 
 async function attach(req: Request, config: BraidConfig, att: CachedAttachment): Promise<void> {
-  assertIfnameFree(req.netns, att.ifname, att.network);
-  if (att.deviceID && att.deviceInfoFile) stageDeviceInfo(config.deviceInfoDir, att.resourceName ?? '', att.deviceID, att.deviceInfoFile);
-  const result = await addNetwork(att.config, att.runtimeConfig, delegateEnv(req, config, att));
-  parseResult(result, att.config.cniVersion); // a result braid cannot read fails this attachment, not a later step
-  att.result = result;
-  att.state = 'added';
-  if (att.deviceID && att.deviceInfoFile) att.deviceInfo = readDeviceInfo(att.deviceInfoFile, att.deviceID, config.pciDevicesDir);
-  log('verbose', `Add: ${att.network}:${att.ifname} ${JSON.stringify(result)}`);
+  try {
+    if (att.deviceID && att.deviceInfoFile) stageDeviceInfo(config.deviceInfoDir, att.resourceName ?? '', att.deviceID, att.deviceInfoFile);
+    const result = await addNetwork(att.config, att.runtimeConfig, delegateEnv(req, config, att));
+    parseResult(result, att.config.cniVersion); // a result braid cannot read fails this attachment, not a later step
+    att.result = result;
+    att.state = 'added';
+    if (att.deviceID && att.deviceInfoFile) att.deviceInfo = readDeviceInfo(att.deviceInfoFile, att.deviceID, config.pciDevicesDir);
+  } catch (e) {
+    throw wrapNetworkError('adding container to', att, e);
+  }
+  log('verbose', `Add: ${att.network}:${att.ifname} ${JSON.stringify(att.result)}`);
 }
 
-// After every delegate succeeded: default routes in the netns (results rewritten to match, so CHECK and
-// status agree with the kernel), then network-status for pods that exist outside systemNamespaces
-// (compared by namespace, unlike Multus #1205).
-async function finish(req: Request, config: BraidConfig, cache: ContainerCache, { pod, api }: Resolution): Promise<void> {
+// After every delegate succeeded: default routes in the netns, results rewritten to match so that CHECK
+// and network-status agree with the kernel.
+async function applyDefaultRoutes(req: Request, cache: ContainerCache): Promise<void> {
   const change = defaultRouteChange(cache.attachments);
-  if (change) {
-    const { applyDefaultRoutes } = await import('../netns/routes');
-    await applyDefaultRoutes(req.netns, change);
-    for (const att of cache.attachments) att.result = resultAfterChange(att, att.result!, change);
-  }
+  if (!change) return;
+  const routes = await import('../netns/routes');
+  await routes.applyDefaultRoutes(req.netns, change);
+  for (const att of cache.attachments) att.result = resultAfterChange(att, att.result!, change);
+}
+
+// The ADD result in the caller's cniVersion: every attachment merged, or the cluster network's alone.
+function addResult(config: BraidConfig, cache: ContainerCache): Record<string, unknown> {
+  const results = cache.attachments.map((a) => parseResult(a.result, a.config.cniVersion));
+  const returned = config.resultMode === 'clusterNetwork' ? results[0] : mergeResults(results, config.cniVersion);
+  return renderResult(returned, config.cniVersion);
+}
+
+// network-status for pods that exist outside systemNamespaces (compared by namespace, unlike Multus #1205).
+async function reportToCluster(req: Request, config: BraidConfig, cache: ContainerCache, { pod, api }: Resolution): Promise<void> {
   if (api && pod?.exists && !config.systemNamespaces.includes(pod.ref.namespace)) {
     await reportStatus(config, api, pod, req.netns, cache.attachments);
   }
 }
 
-// Spec §4 and NAD spec §7.2: DEL the failed attachment and every earlier one, last first (all of them
-// when a step after the delegates failed). Returns the error to throw.
-async function rollBack(req: Request, config: BraidConfig, cache: ContainerCache, failure: CniError): Promise<CniError> {
+// Spec §4 and NAD spec §7.2: DEL the first `started` attachments (the failed one included), last first.
+// Returns the error to throw.
+async function rollBack(req: Request, config: BraidConfig, cache: ContainerCache, started: number, failure: CniError): Promise<CniError> {
   log('error', `${failure.message}; rolling back`);
-  const failed = cache.attachments.findIndex((a) => a.state === 'planned');
-  const attempted = failed < 0 ? cache.attachments : cache.attachments.slice(0, failed + 1);
-  const errors = await teardown(req, config, attempted, req.netns);
-  for (const att of cache.attachments.slice(attempted.length)) att.state = 'deleted'; // never started: nothing to undo
+  const errors = await teardown(req, config, cache.attachments.slice(0, started), req.netns);
+  for (const att of cache.attachments.slice(started)) att.state = 'deleted'; // never started: nothing to undo
   if (errors.length === 0) removeCache(config.cniDir, req.containerID);
   else writeCache(config.cniDir, cache); // the runtime's DEL retries only what is still standing
   return failure;

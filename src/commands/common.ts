@@ -1,6 +1,6 @@
 import fs = require('node:fs');
 import path = require('node:path');
-import { CniError, ErrorCode } from '../cni/errors';
+import { asCniError, CniError, ErrorCode } from '../cni/errors';
 import type { Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import type { DelegateEnv } from '../delegate/invoke';
@@ -47,7 +47,7 @@ export async function waitForReadiness(config: BraidConfig): Promise<void> {
 
 /** Prefixes a delegate error with the network and interface it belongs to, keeping the delegate's code. */
 export function wrapNetworkError(verb: string, att: Pick<Attachment, 'network' | 'ifname'>, err: unknown): CniError {
-  const e = err instanceof CniError ? err : new CniError(ErrorCode.Internal, String(err));
+  const e = asCniError(err);
   return new CniError(e.code, `error ${verb} network ${JSON.stringify(att.network)} (${att.ifname}): ${e.message}`, e.details);
 }
 

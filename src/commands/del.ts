@@ -1,6 +1,8 @@
+import { asCniError, CniError } from '../cni/errors';
 import type { Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import { joinErrors } from '../delegate/invoke';
+import { removeDeviceInfo } from '../devices/device-info';
 import { log } from '../log';
 import { resolveAttachments } from '../resolve/resolve';
 import { readCache, removeCache, writeCache, type CachedAttachment } from '../store/cache';
@@ -17,21 +19,29 @@ export async function del(req: Request, config: BraidConfig): Promise<void> {
       log('verbose', `no cache for container ${req.containerID}: nothing to delete`);
       return;
     }
-    let attachments: CachedAttachment[];
-    if (read.status === 'ok') {
-      attachments = read.cache.attachments;
-    } else {
-      // Never a silent success (Multus #1087): say so loudly and DEL what the config describes.
-      log('error', `cache for container ${req.containerID} is corrupt (${read.reason}); best-effort DEL from the current config`);
-      attachments = (await resolveAttachments(req, config)).plan.map((a) => ({ ...a, state: 'added' }));
-    }
+    const attachments = read.status === 'ok' ? read.cache.attachments : await attachmentsFromConfig(req, config, read.reason);
     const errors = await teardown(req, config, attachments, netns);
     if (errors.length > 0 && config.retryDeleteOnError) {
       // Keep what is still standing so the runtime's next DEL retries only that (Multus retryDeleteOnError).
       writeCache(config.cniDir, read.status === 'ok' ? { ...read.cache, attachments } : newCache(req, config, attachments));
     } else {
+      // No retry will come from braid's side (Multus default): nothing of this container may stay behind.
+      for (const att of attachments) if (att.deviceInfoFile) removeDeviceInfo(att.deviceInfoFile);
       removeCache(config.cniDir, req.containerID);
     }
     if (errors.length > 0) throw joinErrors(errors);
   });
+}
+
+// Never a silent success (Multus #1087): say so loudly and DEL what the current config describes. If even
+// that cannot be resolved, fail naming both, keeping the cache so a DEL after the config is fixed works.
+async function attachmentsFromConfig(req: Request, config: BraidConfig, reason: string): Promise<CachedAttachment[]> {
+  const corrupt = `cache for container ${req.containerID} is corrupt (${reason})`;
+  log('error', `${corrupt}; best-effort DEL from the current config`);
+  try {
+    return (await resolveAttachments(req, config)).plan.map((a) => ({ ...a, state: 'added' }));
+  } catch (e) {
+    const err = asCniError(e);
+    throw new CniError(err.code, `${corrupt}, and the current config gives nothing to DEL from: ${err.message}`, err.details);
+  }
 }

@@ -8,6 +8,6 @@ const MINIMUM: Partial<Record<Command, string>> = { CHECK: '0.4.0', STATUS: '1.1
 export function requireVersion(command: Command, cniVersion: string): void {
   const min = MINIMUM[command];
   if (min && !atLeast(cniVersion, min)) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `config version ${cniVersion || '0.1.0'} does not allow ${command}`);
+    throw new CniError(ErrorCode.IncompatibleVersion, `config version ${cniVersion} does not allow ${command}`);
   }
 }

@@ -41,6 +41,7 @@ export async function gc(req: Request, config: BraidConfig, doc: Record<string, 
   } catch (e) {
     log('error', `GC: cannot load the configured networks: ${(e as Error).message}`);
   }
+  const described = new Set<string>(); // valid containers whose attachments braid read from its cache
   for (const id of listCachedContainers(config.cniDir)) {
     const read = readCache(config.cniDir, id);
     if (read.status !== 'ok') {
@@ -49,18 +50,28 @@ export async function gc(req: Request, config: BraidConfig, doc: Record<string, 
     }
     const { cache } = read;
     if (isValid(id, cache.ifname)) {
+      described.add(id);
       for (const att of cache.attachments) {
         if (att.state !== 'deleted') know(att.config).valid.push({ containerID: id, ifname: att.ifname });
       }
       continue;
     }
     await withContainerLock(config, id, async () => {
+      const locked = readCache(config.cniDir, id); // again under the lock: a DEL may have finished meanwhile
+      if (locked.status !== 'ok') return;
       log('verbose', `GC: container ${id} is stale; deleting its attachments`);
-      const stale = await teardown({ ...req, containerID: id }, config, cache.attachments, '');
+      const stale = await teardown({ ...req, containerID: id }, config, locked.cache.attachments, '');
       errors.push(...stale);
       if (stale.length === 0) removeCache(config.cniDir, id);
-      else writeCache(config.cniDir, cache);
+      else writeCache(config.cniDir, locked.cache);
     });
+  }
+  // A valid container braid cannot describe (corrupt cache, one left by Multus) would be missing from
+  // every delegate's valid list, and its IPs freed while it runs: then no delegate GC at all.
+  const undescribed = valid.filter((v) => !described.has(v.containerID)).map((v) => v.containerID);
+  if (undescribed.length > 0) {
+    log('error', `GC: no readable braid cache for valid container(s) ${undescribed.join(', ')}; delegate networks are not garbage-collected`);
+    networks.clear();
   }
   for (const net of networks.values()) {
     try {

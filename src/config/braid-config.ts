@@ -104,7 +104,7 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     ? c.globalNamespaces.split(',').map((s: string) => s.trim()).filter(Boolean)
     : [...DEFAULTS.globalNamespaces];
   return {
-    cniVersion: c.cniVersion ?? '',
+    cniVersion: c.cniVersion || '0.1.0', // libcni: a config without cniVersion is 0.1.0
     name: c.name ?? '',
     type: c.type,
     capabilities: c.capabilities ?? {},
@@ -139,6 +139,6 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     kubeletTimeout: c.kubeletTimeout ?? DEFAULTS.kubeletTimeout,
     deviceInfoDir: c.deviceInfoDir ?? DEFAULTS.deviceInfoDir,
     pciDevicesDir: c.pciDevicesDir ?? DEFAULTS.pciDevicesDir,
-    unknownKeys: Object.keys(c).filter((k) => !known.has(k)),
+    unknownKeys: Object.keys(c).filter((k) => !known.has(k) && !k.startsWith('cni.dev/')), // GC's cni.dev/valid-attachments
   };
 }

@@ -54,6 +54,14 @@ function checkPluginType(type: string, source: string, key: string): void {
   if (!isPlainFileName(type)) throw invalid(source, `${key}: invalid plugin type ${JSON.stringify(type)}: must be a plain file name`);
 }
 
+// One plugin of a list: an object with a plain-file-name `type`.
+function checkPlugin(plugin: unknown, source: string, key: string): Record<string, unknown> {
+  const type = (plugin as Record<string, unknown> | null)?.type;
+  if (typeof plugin !== 'object' || Array.isArray(plugin) || typeof type !== 'string' || type === '') throw invalid(source, `${key} is missing`);
+  checkPluginType(type, source, key);
+  return plugin as Record<string, unknown>;
+}
+
 /**
  * Turns a conf or conflist document into a NetworkConfig. `source` names it in errors;
  * `fallbackVersion` fills a missing cniVersion (braid's own, as Multus backfills on DEL).
@@ -73,12 +81,7 @@ export function normalizeNetwork(doc: unknown, source: string, fallbackVersion: 
     return { name: d.name, cniVersion, plugins: [d] };
   }
   if (!Array.isArray(d.plugins) || d.plugins.length === 0) throw invalid(source, 'plugins must be a non-empty list');
-  d.plugins.forEach((p, i) => {
-    if (typeof p !== 'object' || p === null || typeof (p as Record<string, unknown>).type !== 'string' || (p as Record<string, unknown>).type === '') {
-      throw invalid(source, `plugins[${i}].type is missing`);
-    }
-    checkPluginType((p as Record<string, unknown>).type as string, source, `plugins[${i}].type`);
-  });
+  d.plugins.forEach((p, i) => checkPlugin(p, source, `plugins[${i}].type`));
   const net: NetworkConfig = { name: d.name, cniVersion, plugins: d.plugins as Record<string, unknown>[] };
   const disableCheck = boolish(d.disableCheck, source, 'disableCheck');
   const disableGC = boolish(d.disableGC, source, 'disableGC');
@@ -119,7 +122,7 @@ export function loadNetworkFile(file: string, fallbackVersion: string): NetworkC
   const net = normalizeNetwork(doc, file, fallbackVersion);
   if (file.endsWith('.conflist') && boolish(doc.loadOnlyInlinedPlugins, file, 'loadOnlyInlinedPlugins') !== true) {
     for (const sub of confFiles(path.join(path.dirname(file), net.name)).filter((f) => !f.endsWith('.conflist'))) {
-      net.plugins = [...net.plugins, readJsonFile(sub) as Record<string, unknown>];
+      net.plugins = [...net.plugins, checkPlugin(readJsonFile(sub), sub, 'type')];
     }
   }
   return net;

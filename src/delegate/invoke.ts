@@ -1,4 +1,4 @@
-import { CniError, ErrorCode } from '../cni/errors';
+import { asCniError, CniError, ErrorCode } from '../cni/errors';
 import { convertResult } from '../cni/result';
 import { atLeast } from '../cni/version';
 import type { NetworkConfig } from '../config/netconf';
@@ -100,7 +100,7 @@ export async function delNetwork(
     try {
       await invoke('DEL', plugin, pluginRequest(net, plugin, runtimeConfig, extra), env);
     } catch (e) {
-      errors.push(e instanceof CniError ? e : new CniError(ErrorCode.Internal, String(e)));
+      errors.push(asCniError(e));
     }
   }
   if (errors.length > 0) throw joinErrors(errors);
@@ -140,7 +140,7 @@ export async function gcNetwork(net: NetworkConfig, env: DelegateEnv, valid: Val
     try {
       await invoke('GC', plugin, pluginRequest(net, plugin, {}, extra), env);
     } catch (e) {
-      errors.push(e instanceof CniError ? e : new CniError(ErrorCode.Internal, String(e)));
+      errors.push(asCniError(e));
     }
   }
   if (errors.length > 0) throw joinErrors(errors);

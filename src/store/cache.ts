@@ -1,5 +1,6 @@
 import fs = require('node:fs');
 import path = require('node:path');
+import { validContainerID } from '../cni/env';
 import type { Attachment } from '../plan/plan';
 import { safeFileName, writeFileAtomic } from './files';
 
@@ -75,7 +76,7 @@ export function removeCache(cniDir: string, containerID: string): void {
   fs.rmSync(cachePath(cniDir, containerID), { force: true });
 }
 
-/** Container IDs that have a cache file in `cniDir` (temp and lock files excluded). */
+/** Container IDs that have a cache file in `cniDir` (temp files, lock dir and foreign files excluded). */
 export function listCachedContainers(cniDir: string): string[] {
   let entries: fs.Dirent[];
   try {
@@ -83,5 +84,5 @@ export function listCachedContainers(cniDir: string): string[] {
   } catch {
     return [];
   }
-  return entries.filter((e) => e.isFile() && !e.name.endsWith('.tmp')).map((e) => decodeURIComponent(e.name));
+  return entries.filter((e) => e.isFile() && !e.name.endsWith('.tmp') && validContainerID(e.name)).map((e) => e.name);
 }

@@ -198,6 +198,25 @@ describe('ADD / CHECK / DEL of several networks', () => {
   });
 });
 
+describe('a config without cniVersion', () => {
+  it('is read as 0.1.0, as libcni does: ADD answers in the 0.1.0 format and DEL works', () => {
+    const sb = sandbox();
+    const bridge = sb.linkName('br');
+    const netns = sb.netns();
+    const subnet = nextSubnet();
+    const config = { ...braidConf(sb, [bridgeConf(sb, bridge, subnet)]), cniVersion: undefined };
+    const call = { containerID: `cnover-${sb.id}`, netns, ifname: 'eth0', config };
+    const add = runBraid({ ...call, command: 'ADD' });
+    ok(add);
+    expect(add.json.cniVersion).toBe('0.1.0');
+    expect(inSubnet(add.json.ip4.ip, subnet)).toBe(true);
+    expect(add.json.interfaces).toBeUndefined();
+    ok(runBraid({ ...call, command: 'DEL' }));
+    expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
+    expect(sb.cacheFiles()).toEqual([]);
+  });
+});
+
 describe('rollback of a failed ADD', () => {
   it('DELs the failed attachment and every earlier one in reverse, returns the delegate\'s code naming the network, and a later DEL does nothing', () => {
     const sb = sandbox();
@@ -295,6 +314,37 @@ describe('rollback of a failed ADD', () => {
     expect(sb.cacheFiles()).toEqual([]);
   });
 
+  it('refuses a network whose interface name already exists in the pod, undoing what ran before but leaving that interface alone', () => {
+    const sb = sandbox();
+    const log = path.join(sb.dir, 'fake.log');
+    const bridge = sb.linkName('br');
+    const netns = sb.netns();
+    const [, inPod] = sb.veth('x');
+    ip('link', 'set', inPod, 'netns', nsName(netns), 'name', 'net1'); // e.g. a meta-plugin that called itself (Multus #1089)
+    const delegates = [bridgeConf(sb, bridge, nextSubnet()), { cniVersion: '1.0.0', name: 'second', type: 'fake' }];
+    const call = { containerID: `cexist-${sb.id}`, netns, ifname: 'eth0', env: { FAKE_LOG: log }, config: braidConf(sb, delegates) };
+    const msg = failed(runBraid({ ...call, command: 'ADD' }), 7);
+    expect(msg).toBe(`network "second": interface name net1 already exists in netns ${netns}`);
+    expect(fakeCalls(log)).toEqual([]); // neither ADD nor a rollback DEL reached the network that owns net1
+    expect(linksIn(nsName(netns))).toEqual(['net1']); // eth0 rolled back, the existing net1 untouched
+    expect(bridgePorts(bridge)).toEqual([]);
+    expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
+    expect(sb.cacheFiles()).toEqual([]);
+  });
+
+  it('rolls back every attachment when the result cannot be expressed in the caller\'s version (0.2.0 without an IP)', () => {
+    const sb = sandbox();
+    const log = path.join(sb.dir, 'fake.log');
+    const netns = sb.netns();
+    const delegates = [{ cniVersion: '1.0.0', name: 'noip', type: 'fake' }];
+    const call = { containerID: `cnoip-${sb.id}`, netns, ifname: 'eth0', env: { FAKE_LOG: log }, config: braidConf(sb, delegates, { cniVersion: '0.2.0' }) };
+    const r = runBraid({ ...call, command: 'ADD' });
+    expect(failed(r, 1)).toContain('no valid IP addresses');
+    expect(r.json.cniVersion).toBe('0.2.0');
+    expect(fakeCalls(log).map((c) => `${c.command} ${c.env.CNI_IFNAME}`)).toEqual(['ADD eth0', 'DEL eth0']);
+    expect(sb.cacheFiles()).toEqual([]);
+  });
+
   it('kills a delegate that exceeds delegateTimeout, rolls back and prints the error JSON within a few seconds', () => {
     const sb = sandbox();
     const bridge = sb.linkName('br');
@@ -381,6 +431,32 @@ describe('DEL robustness', () => {
       expect(sb.cacheFiles()).toEqual([]);
     });
   }
+
+  it('with a corrupt cache and a config that no longer resolves, fails naming both and keeps the cache until the config is back', () => {
+    const sb = sandbox();
+    const bridge = sb.linkName('br');
+    const netns = sb.netns();
+    const conf = sb.write('net.d/10-pod.conf', bridgeConf(sb, bridge, nextSubnet()));
+    const call = { containerID: `cgone-${sb.id}`, netns, ifname: 'eth0', config: braidConf(sb, [], { delegates: undefined, clusterNetwork: conf }) };
+    ok(runBraid({ ...call, command: 'ADD' }));
+    expect(hostLocalLeases(sb.ipamDir)).toHaveLength(1);
+    const cacheFile = path.join(sb.cniDir, call.containerID);
+    fs.truncateSync(cacheFile, 10);
+    const saved = fs.readFileSync(conf);
+    fs.rmSync(conf);
+
+    const msg = failed(runBraid({ ...call, command: 'DEL' }), 7);
+    expect(msg).toContain(`cache for container ${call.containerID} is corrupt`);
+    expect(msg).toContain(`network ${conf}: no such file or directory`);
+    expect(sb.cacheFiles()).toEqual([call.containerID]); // not a silent success: the runtime's next DEL tries again
+    expect(hostLocalLeases(sb.ipamDir)).toHaveLength(1);
+
+    fs.writeFileSync(conf, saved);
+    ok(runBraid({ ...call, command: 'DEL' }));
+    expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
+    expect(linksIn(nsName(netns))).toEqual([]);
+    expect(sb.cacheFiles()).toEqual([]);
+  });
 
   function partlyFailing(sb: Sandbox, extra: Record<string, unknown>) {
     const log = path.join(sb.dir, 'fake.log');
@@ -566,6 +642,32 @@ describe('GC', () => {
     expect(sb.cacheFiles()).toEqual([]);
   });
 
+  it('forwards no GC to delegates while a valid container\'s cache is unreadable, yet still tears down stale containers', () => {
+    const sb = sandbox();
+    const log = path.join(sb.dir, 'fake.log');
+    const delegates = [{ cniVersion: '1.1.0', name: 'fakelist', plugins: [{ type: 'fake' }] }];
+    const config = braidConf(sb, delegates, { cniVersion: '1.1.0', logLevel: 'verbose' });
+    const broken = { containerID: `cgcb-${sb.id}`, netns: sb.netns('broken'), ifname: 'eth0', config, env: { FAKE_LOG: log } };
+    const stale = { containerID: `cgcs-${sb.id}`, netns: sb.netns('stale'), ifname: 'eth0', config, env: { FAKE_LOG: log } };
+    ok(runBraid({ ...broken, command: 'ADD' }));
+    ok(runBraid({ ...stale, command: 'ADD' }));
+    fs.writeFileSync(path.join(sb.cniDir, broken.containerID), '{"kind":"braidCacheV1","contain'); // e.g. a reboot mid-write
+    fs.writeFileSync(path.join(sb.cniDir, 'multus%2Fleftover'), '{}'); // a foreign file is not a container
+    const before = fakeCalls(log).length;
+
+    const gc = runBraid({
+      command: 'GC', env: { FAKE_LOG: log },
+      config: { ...config, 'cni.dev/valid-attachments': [{ containerID: broken.containerID, ifname: 'eth0' }] },
+    });
+    ok(gc);
+    const calls = fakeCalls(log).slice(before);
+    // The stale container was DELed; the delegate got no GC, which would have freed the broken pod's addresses.
+    expect(calls.map((c) => `${c.command} ${c.env.CNI_CONTAINERID ?? ''}`)).toEqual([`DEL ${stale.containerID}`]);
+    expect(gc.stderr).toContain(`no readable braid cache for valid container(s) ${broken.containerID}`);
+    expect(gc.stderr).not.toContain('unknown config keys');
+    expect(sb.cacheFiles().sort()).toEqual([broken.containerID, 'multus%2Fleftover'].sort());
+  });
+
   it('refuses GC with code 1 when the config is older than 1.1.0', () => {
     const sb = sandbox();
     const log = path.join(sb.dir, 'fake.log');
@@ -596,6 +698,31 @@ describe('STATUS and readiness', () => {
     const msg = failed(runBraid({ command: 'STATUS', env: { FAKE_LOG: log }, config }), 51);
     expect(msg).toContain('STATUS failed on demand');
     expect(fakeCalls(log).map((c) => c.command)).toEqual(['STATUS']);
+  });
+
+  it('resolves a cluster network given by name as ADD does: nadDir first, confDir next; with an API only it asks nothing', () => {
+    const sb = sandbox();
+    const log = path.join(sb.dir, 'fake.log');
+    const nadDir = path.join(sb.dir, 'nads');
+    sb.write('nads/clusternet.json', {
+      apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'clusternet', namespace: 'kube-system' },
+      spec: { config: JSON.stringify({ cniVersion: '1.1.0', type: 'fake', tag: 'from-nad' }) },
+    });
+    sb.write('net.d/10-clusternet.conf', { cniVersion: '1.1.0', name: 'clusternet', type: 'fake', tag: 'from-confdir' });
+    const base = braidConf(sb, [], { delegates: undefined, clusterNetwork: 'clusternet', confDir: sb.confDir, cniVersion: '1.1.0' });
+    const status = (extra: Record<string, unknown>) => runBraid({ command: 'STATUS', env: { FAKE_LOG: log }, config: { ...base, ...extra } });
+
+    ok(status({ nadDir }));
+    ok(status({}));
+    expect(fakeCalls(log).map((c) => `${c.command} ${c.config.tag}`)).toEqual(['STATUS from-nad', 'STATUS from-confdir']);
+
+    fs.rmSync(path.join(sb.confDir, '10-clusternet.conf'));
+    const kubeconfig = sb.write('kubeconfig', 'apiVersion: v1\nkind: Config\n'); // never read: STATUS makes no API call
+    const viaApi = status({ kubeconfig, logLevel: 'verbose' });
+    ok(viaApi);
+    expect(viaApi.stderr).toContain('not asked');
+    expect(failed(status({}), 50)).toContain('"clusternet": no conf with that name');
+    expect(fakeCalls(log)).toHaveLength(2);
   });
 
   it('refuses STATUS with code 1 when the config is older than 1.1.0', () => {

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCniArgs, parseEnv } from '../../src/cni/env';
-import { normalizeNetwork, type NetworkConfig } from '../../src/config/netconf';
+import { loadNetworkFile, normalizeNetwork, type NetworkConfig } from '../../src/config/netconf';
+import { listCachedContainers } from '../../src/store/cache';
 import { findPlugin, isPlainFileName } from '../../src/delegate/find';
 import { capabilityArgs, pluginRequest } from '../../src/delegate/invoke';
 import { cniError, importBraidConfig } from '../helpers/unit';
@@ -16,7 +17,7 @@ describe('parseBraidConfig', () => {
   it('applies every Multus default to a minimal config', () => {
     const c = parseBraidConfig({ type: 'braid', delegates: [DELEGATE] });
     expect(c).toMatchObject({
-      cniVersion: '',
+      cniVersion: '0.1.0', // libcni's reading of a config without cniVersion
       name: '',
       type: 'braid',
       capabilities: {},
@@ -100,6 +101,11 @@ describe('parseBraidConfig', () => {
     const err = cniError(() => parseBraidConfig({ type: 'braid', cniVersion: '1.0.0' }));
     expect(err.code).toBe(7);
     expect(err.message).toContain('at least one delegate/clusterNetwork');
+  });
+
+  it('knows GC\'s cni.dev/ keys, so they are not reported as unknown', () => {
+    const c = parseBraidConfig({ type: 'braid', delegates: [DELEGATE], 'cni.dev/valid-attachments': [], 'cni.dev/attachments': [], bogus: 1 });
+    expect(c.unknownKeys).toEqual(['bogus']);
   });
 
   it('accepts clusterNetwork alone', () => {
@@ -205,6 +211,42 @@ describe('normalizeNetwork', () => {
     const err = cniError(() => normalizeNetwork({ name: 'n', plugins: [{ type: 'bridge' }], disableCheck: 'yes' }, 'a', '1.0.0'));
     expect(err.code).toBe(7);
     expect(err.message).toContain('disableCheck');
+  });
+});
+
+describe('loadNetworkFile', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-unit-conf-'));
+    fs.writeFileSync(path.join(dir, '10-pod.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'podnet', plugins: [{ type: 'bridge' }] }));
+    fs.mkdirSync(path.join(dir, 'podnet'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('appends the plugins of <dir>/<name>/*.conf to a conflist, as libcni does', () => {
+    fs.writeFileSync(path.join(dir, 'podnet', '50-tuning.conf'), JSON.stringify({ type: 'tuning', mtu: 1400 }));
+    expect(loadNetworkFile(path.join(dir, '10-pod.conflist'), '1.0.0').plugins).toEqual([{ type: 'bridge' }, { type: 'tuning', mtu: 1400 }]);
+  });
+
+  it.each([{ mtu: 1400 }, { type: '../../bin/sh' }, ['tuning']])('refuses the extra plugin %j with code 7 naming its file', (doc) => {
+    const sub = path.join(dir, 'podnet', '50-bad.conf');
+    fs.writeFileSync(sub, JSON.stringify(doc));
+    const err = cniError(() => loadNetworkFile(path.join(dir, '10-pod.conflist'), '1.0.0'));
+    expect(err.code).toBe(7);
+    expect(err.message).toContain(sub);
+  });
+});
+
+describe('listCachedContainers', () => {
+  it('lists cache files by container ID, skipping temp files, the locks dir and names no container ID can have', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-unit-cache-'));
+    try {
+      for (const f of ['abc123', 'pod-1.x', 'abc123.4242.tmp', 'stray%zz', '.hidden', 'has space']) fs.writeFileSync(path.join(dir, f), '{}');
+      fs.mkdirSync(path.join(dir, 'locks'));
+      expect(listCachedContainers(dir).sort()).toEqual(['abc123', 'pod-1.x']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
