@@ -64,7 +64,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): Request {
   if (REQUIRED[cmd].includes('CNI_IFNAME') && !validIfname(req.ifname)) {
     throw new CniError(ErrorCode.InvalidEnv, `CNI_IFNAME ${JSON.stringify(req.ifname)} is not a valid interface name`);
   }
-  parseCniArgs(req.args);
+  if (cmd !== 'VERSION') parseCniArgs(req.args); // VERSION needs nothing but CNI_COMMAND
   return req;
 }
 

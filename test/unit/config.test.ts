@@ -305,6 +305,10 @@ describe('parseEnv', () => {
     expect(err.code).toBe(4);
     expect(err.message).toContain('CNI_ARGS');
   });
+
+  it('answers VERSION whatever CNI_ARGS holds: VERSION needs only CNI_COMMAND', () => {
+    expect(parseEnv({ CNI_COMMAND: 'VERSION', CNI_ARGS: 'foo' }).command).toBe('VERSION');
+  });
 });
 
 describe('parseCniArgs', () => {
