@@ -3,7 +3,7 @@ import { loadEmbeddedAddon } from './addon';
 
 declare const __NETNS_ADDON_SHA256__: string;
 
-/** One interface inside a netns as the helper reports it. */
+/** One interface inside a netns as the helper reports it; `mac` only for Ethernet (6 bytes) and IPoIB (20 bytes) links. */
 export interface NetnsInterface { name: string; index: number; mac?: string; mtu?: number }
 
 /** braid's pod-netns helper (src/native/netns.c). */

@@ -1,22 +1,24 @@
 // braid's pod-netns helper (N-API). Node has no setns(2): this addon switches the calling thread
 // into a network namespace for the duration of a callback, so sockets created inside it (the
-// netlink socket) live in the pod's netns, and lists the netns's interfaces with if_nameindex(3)
-// and ioctls, which is far cheaper than loading a netlink library on every ADD.
+// netlink socket) live in the pod's netns, and lists the netns's interfaces with one raw
+// RTM_GETLINK dump, which is far cheaper than loading a netlink library on every ADD.
 //
 // Why not re-exec braid under `nsenter --net=`: measured on the CI machine (2 cores, 30 runs,
-// medians), listing a netns's interfaces costs 0.12 ms here against 25.9 ms for nsenter + a braid
+// medians), listing a netns's interfaces costs 0.12 ms here (measured with the earlier ioctl listing;
+// the netlink dump that replaced it is no slower) against 25.9 ms for nsenter + a braid
 // start (nsenter alone: 2.5 ms). Every ADD checks interface names, so that difference is paid per pod.
 // Network namespaces are per thread, so setns() on node's main thread is safe, and the thread is
 // always switched back before the callback's result is returned (or the process aborts).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if_arp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -65,7 +67,48 @@ static napi_value RunInNetns(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// interfaces(path): [{name, index, mac, mtu}] of every interface in the netns.
+// A link's hardware address as "aa:bb:…", for the link types whose address is a MAC: Ethernet
+// (6 bytes) and IPoIB (20 bytes). Others (loopback, tun, IP tunnels…) have none worth reporting.
+static int format_mac(char out[20 * 3 + 1], unsigned short type, const unsigned char *addr, int len) {
+  if (addr == NULL || !((type == ARPHRD_ETHER && len == 6) || (type == ARPHRD_INFINIBAND && len == 20))) return 0;
+  for (int i = 0; i < len; i++) snprintf(out + 3 * i, 4, "%02x:", addr[i]);
+  out[3 * len - 1] = '\0';
+  return 1;
+}
+
+// One RTM_NEWLINK message as {name, index, mtu?, mac?}; NULL for a message without a name.
+static napi_value link_object(napi_env env, struct nlmsghdr *nh) {
+  struct ifinfomsg *ifi = NLMSG_DATA(nh);
+  const char *name = NULL;
+  const unsigned char *addr = NULL;
+  int alen = 0, has_mtu = 0, left = IFLA_PAYLOAD(nh);
+  uint32_t mtu = 0;
+  for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    if (a->rta_type == IFLA_IFNAME && memchr(RTA_DATA(a), 0, RTA_PAYLOAD(a))) name = RTA_DATA(a);
+    else if (a->rta_type == IFLA_MTU && RTA_PAYLOAD(a) >= sizeof mtu) { memcpy(&mtu, RTA_DATA(a), sizeof mtu); has_mtu = 1; }
+    else if (a->rta_type == IFLA_ADDRESS) { addr = RTA_DATA(a); alen = RTA_PAYLOAD(a); }
+  }
+  if (name == NULL) return NULL;
+  napi_value obj, v;
+  char mac[20 * 3 + 1];
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "name", v);
+  napi_create_uint32(env, (uint32_t)ifi->ifi_index, &v);
+  napi_set_named_property(env, obj, "index", v);
+  if (has_mtu) {
+    napi_create_uint32(env, mtu, &v);
+    napi_set_named_property(env, obj, "mtu", v);
+  }
+  if (format_mac(mac, ifi->ifi_type, addr, alen)) {
+    napi_create_string_utf8(env, mac, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, obj, "mac", v);
+  }
+  return obj;
+}
+
+// interfaces(path): [{name, index, mtu, mac?}] of every interface in the netns, from one RTM_GETLINK
+// dump. Netlink rather than SIOCGIFHWADDR: its sockaddr holds 14 address bytes, IPoIB's are 20.
 static napi_value Interfaces(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], list;
@@ -74,40 +117,37 @@ static napi_value Interfaces(napi_env env, napi_callback_info info) {
   if (argc < 1) { napi_throw_type_error(env, NULL, "interfaces(path)"); return NULL; }
   int self = enter(env, argv[0], path, sizeof path);
   if (self < 0) return NULL;
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct if_nameindex *ifs = if_nameindex();
-  int err = (sock < 0 || ifs == NULL) ? errno : 0;
+  int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE); // bound to the netns it is made in
+  int err = sock < 0 ? errno : 0;
   leave(self);
-  if (err) { if (sock >= 0) close(sock); if (ifs) if_freenameindex(ifs); return fail(env, "list interfaces", err); }
+  if (err) return fail(env, "netlink socket", err);
+  struct { struct nlmsghdr nh; struct ifinfomsg ifi; } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = RTM_GETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.nh.nlmsg_seq = 1;
+  req.ifi.ifi_family = AF_UNSPEC;
+  if (send(sock, &req, sizeof req, 0) < 0) { err = errno; close(sock); return fail(env, "RTM_GETLINK", err); }
+  // The kernel sizes dump messages to the reader's buffer, up to 32 KiB; a bigger buffer is never cut.
+  static char buf[65536] __attribute__((aligned(NLMSG_ALIGNTO)));
   napi_create_array(env, &list);
   uint32_t n = 0;
-  for (struct if_nameindex *i = ifs; i->if_index != 0; i++) {
-    napi_value obj, v;
-    struct ifreq req;
-    napi_create_object(env, &obj);
-    napi_create_string_utf8(env, i->if_name, NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, obj, "name", v);
-    napi_create_uint32(env, i->if_index, &v);
-    napi_set_named_property(env, obj, "index", v);
-    memset(&req, 0, sizeof req);
-    strncpy(req.ifr_name, i->if_name, IFNAMSIZ - 1);
-    if (ioctl(sock, SIOCGIFMTU, &req) == 0) {
-      napi_create_int32(env, req.ifr_mtu, &v);
-      napi_set_named_property(env, obj, "mtu", v);
+  for (int done = 0; !done && !err;) {
+    struct iovec iov = { buf, sizeof buf };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    ssize_t len = recvmsg(sock, &msg, 0);
+    if (len < 0) { if (errno != EINTR) err = errno; continue; }
+    if (len == 0 || (msg.msg_flags & MSG_TRUNC)) { err = EMSGSIZE; break; }
+    for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+      if (nh->nlmsg_type == NLMSG_DONE) { done = 1; break; }
+      if (nh->nlmsg_type == NLMSG_ERROR) { err = -((struct nlmsgerr *)NLMSG_DATA(nh))->error; if (!err) err = EPROTO; break; }
+      napi_value obj = nh->nlmsg_type == RTM_NEWLINK ? link_object(env, nh) : NULL;
+      if (obj) napi_set_element(env, list, n++, obj);
     }
-    memset(&req, 0, sizeof req);
-    strncpy(req.ifr_name, i->if_name, IFNAMSIZ - 1);
-    if (ioctl(sock, SIOCGIFHWADDR, &req) == 0) {
-      unsigned char *m = (unsigned char *)req.ifr_hwaddr.sa_data;
-      char mac[18];
-      snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-      napi_create_string_utf8(env, mac, NAPI_AUTO_LENGTH, &v);
-      napi_set_named_property(env, obj, "mac", v);
-    }
-    napi_set_element(env, list, n++, obj);
   }
-  if_freenameindex(ifs);
   close(sock);
+  if (err) return fail(env, "list interfaces", err);
   return list;
 }
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
 import { braidConf, failed, fakeCalls, ok } from '../helpers/cni';
-import { hostLinkExists, linksIn, PodSandbox } from '../helpers/host';
+import { hostLinkExists, ip, linksIn, PodSandbox } from '../helpers/host';
 import type { ApiServer } from '../helpers/apiserver.mjs';
 import { NETWORK_STATUS, NETWORKS, POD_ANNOTATIONS, RESOURCE_NAME, useApiServer } from '../helpers/k8s';
 import { startKubelet, type KubeletServer, type PodInput } from '../helpers/kubelet.mjs';
@@ -336,6 +336,26 @@ describe('host-device', () => {
     ok(await p.run('CHECK', p.conf('hostdev')));
     ok(await p.run('DEL', p.conf('hostdev')));
     expect(hostLinkExists(dev)).toBe(true);
+    p.assertClean();
+  });
+
+  it('a moved link without an Ethernet address (a tun) gets no "mac" in network-status, and the kernel\'s mtu', async () => {
+    const p = new Pod();
+    p.kubeconfig = api.kubeconfig(p.sb.dir);
+    const tun = p.sb.linkName('t');
+    ip('tuntap', 'add', 'dev', tun, 'mode', 'tun');
+    ip('link', 'set', tun, 'mtu', '1400');
+    api.addPod({ metadata: { namespace: NS, name: p.name, uid: p.uid, annotations: { [NETWORKS]: 'hostdev-tun' } } });
+    api.addNad(NS, 'hostdev-tun', { cniVersion: '1.0.0', type: 'host-device', device: tun });
+    const added = await p.run('ADD', p.conf());
+    ok(added);
+    expect(linksIn(p.ns)).toEqual(['net1']);
+    // host-device reports neither mac nor mtu for it: both come from the netns, where a tun has no MAC.
+    expect(added.json.interfaces.find((i: any) => i.name === 'net1')).not.toHaveProperty('mac');
+    const status = JSON.parse(api.pod(NS, p.name)!.metadata.annotations![NETWORK_STATUS]);
+    expect(status[1]).toEqual({ name: `${NS}/hostdev-tun`, interface: 'net1', mtu: 1400, dns: {} });
+    ok(await p.run('DEL', p.conf()));
+    expect(hostLinkExists(tun)).toBe(true);
     p.assertClean();
   });
 
