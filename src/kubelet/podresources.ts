@@ -37,8 +37,8 @@ function getUnavailable(e: grpc.ServiceError): boolean {
   return e.code === grpc.status.UNIMPLEMENTED || (e.code === grpc.status.UNKNOWN && String(e.details ?? e.message).includes(GET_DISABLED));
 }
 
-function call<Req, Res>(fn: Unary<Req, Res>, client: Lister, req: Req, timeoutMs: number): Promise<Res> {
-  return new Promise((resolve, reject) => fn.call(client, req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
+function call<Req, Res>(fn: Unary<Req, Res>, client: Lister, req: Req, deadline: number): Promise<Res> {
+  return new Promise((resolve, reject) => fn.call(client, req, { deadline }, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
 function devicesOf(pod: PodResources | undefined): DeviceMap {
@@ -47,24 +47,33 @@ function devicesOf(pod: PodResources | undefined): DeviceMap {
   return map;
 }
 
-/** Asks the kubelet's pod-resources API (v1): Get for the one pod, List where Get is not implemented or disabled. */
+/**
+ * Asks the kubelet's pod-resources API (v1): Get for the one pod, List where Get is not implemented or
+ * disabled. Both calls share one deadline, so the whole exchange takes at most `timeoutMs`.
+ */
 async function fromKubelet(socket: string, pod: PodKey, timeoutMs: number): Promise<DeviceMap> {
+  const deadline = Date.now() + timeoutMs;
   const pkg = grpc.loadPackageDefinition(fromJSON(descriptor as Parameters<typeof fromJSON>[0], { longs: String, defaults: true, arrays: true })) as any;
   const client: Lister = new pkg.v1.PodResourcesLister(`unix://${socket}`, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
+  let method: 'Get' | 'List' = 'Get';
   try {
     try {
-      const res = await call(client.Get, client, { podName: pod.name, podNamespace: pod.namespace }, timeoutMs);
+      const res = await call(client.Get, client, { podName: pod.name, podNamespace: pod.namespace }, deadline);
       return devicesOf(res.podResources);
     } catch (e) {
       if (!getUnavailable(e as grpc.ServiceError)) throw e;
       log('verbose', `kubelet pod-resources Get is unavailable (${(e as Error).message}); using List`);
     }
-    const res = await call(client.List, client, {}, timeoutMs);
+    method = 'List';
+    const res = await call(client.List, client, {}, deadline);
     return devicesOf(res.podResources.find((p) => p.name === pod.name && p.namespace === pod.namespace));
   } catch (e) {
-    throw new CniError(ErrorCode.TryAgainLater, `kubelet pod-resources at ${socket}: ${(e as Error).message}`);
+    const why = (e as grpc.ServiceError).code === grpc.status.DEADLINE_EXCEEDED
+      ? `no answer within kubeletTimeout (${timeoutMs / 1000} s${method === 'List' ? ', shared with the Get before it' : ''})`
+      : (e as Error).message;
+    throw new CniError(ErrorCode.TryAgainLater, `kubelet pod-resources at ${socket}: ${method} failed: ${why}`);
   } finally {
     client.close();
   }

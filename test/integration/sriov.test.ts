@@ -23,9 +23,9 @@ const NS = 'team-s';
 let api: ApiServer;
 useApiServer((s) => { api = s; });
 
-/** A kubelet pod-resources server for the test, stopped when it finishes. */
-async function kubelet(pods: PodInput[], get: 'ok' | 'unimplemented' | 'disabled' = 'ok'): Promise<KubeletServer> {
-  const k = await startKubelet({ pods, get });
+/** A kubelet pod-resources server for the test (answering after `delayMs`), stopped when it finishes. */
+async function kubelet(pods: PodInput[], get: 'ok' | 'unimplemented' | 'disabled' = 'ok', delayMs = 0): Promise<KubeletServer> {
+  const k = await startKubelet({ pods, get, delayMs });
   onTestFinished(() => k.stop());
   return k;
 }
@@ -94,7 +94,7 @@ ${annotations}spec:
     });
   }
 
-  run(command: string, config: Record<string, unknown>): Promise<BraidOutcome> {
+  run(command: string, config: Record<string, unknown>): Promise<BraidOutcome & { ms: number }> {
     return runBraidAsync({ command, containerID: this.containerID, netns: this.netns, ifname: 'eth0', args: this.args, env: { FAKE_LOG: this.log }, config });
   }
 
@@ -250,6 +250,34 @@ describe('SR-IOV device IDs from the kubelet', () => {
     const msg = failed(await p.run('ADD', p.conf('sriov-a')), 11);
     expect(msg).toContain(`kubelet pod-resources at ${k.socket}`);
     expect(msg).toContain(`pod ${p.name} in namespace ${NS} not found`);
+    expect(fakeCalls(p.log)).toEqual([]);
+    p.assertClean();
+  });
+
+  it('a kubelet slower than kubeletTimeout fails the ADD (try again later) naming the socket and the call, before any plugin runs', async () => {
+    const p = new Pod();
+    const k = await kubelet([p.kubeletPod({ [RES_A]: ['0000:03:02.2'] })], 'ok', 3000);
+    p.kubeletSocket = k.socket;
+    p.nad('sriov-a', { type: 'sriov' }, RES_A);
+    const r = await p.run('ADD', p.conf('sriov-a', { kubeletTimeout: 1 }));
+    const msg = failed(r, 11);
+    expect(msg).toBe(`kubelet pod-resources at ${k.socket}: Get failed: no answer within kubeletTimeout (1 s)`);
+    expect(r.ms).toBeLessThan(3000);
+    expect(k.calls.map((c) => c.method)).toEqual(['Get']);
+    expect(fakeCalls(p.log)).toEqual([]);
+    p.assertClean();
+  });
+
+  it('Get and the List after it share one kubeletTimeout: their sum running over it fails the ADD', async () => {
+    const p = new Pod();
+    // Each answer alone fits in the timeout (1.4 s < 2 s), both together do not (2.8 s).
+    const k = await kubelet([p.kubeletPod({ [RES_A]: ['0000:03:02.2'] })], 'disabled', 1400);
+    p.kubeletSocket = k.socket;
+    p.nad('sriov-a', { type: 'sriov' }, RES_A);
+    const r = await p.run('ADD', p.conf('sriov-a', { kubeletTimeout: 2 }));
+    const msg = failed(r, 11);
+    expect(msg).toBe(`kubelet pod-resources at ${k.socket}: List failed: no answer within kubeletTimeout (2 s, shared with the Get before it)`);
+    expect(k.calls.map((c) => c.method)).toEqual(['Get', 'List']);
     expect(fakeCalls(p.log)).toEqual([]);
     p.assertClean();
   });
