@@ -108,18 +108,22 @@ if (!has('--no-strip')) {
 fs.writeFileSync(`${cachedNode}.ok`, '');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 process.env.HOME = home;
+// Build next to the target, then rename: a braid still running from `out` keeps its old file (no
+// ETXTBSY), and nothing ever execs a half-written executable.
+const tmpOut = `${out}.${process.pid}.tmp`;
 if (has('--code-cache')) {
   // pkg's CLI never forwards seaConfig; its internal SEA function (what `pkg --sea` runs) does.
   // Internal API: @yao-pkg/pkg is pinned exactly; `npm run build:cli` is the pure-CLI fallback.
   const sea = require('@yao-pkg/pkg/lib-es5/sea');
   await sea.default(path.join(root, 'dist/app.cjs'), {
-    targets: [{ nodeRange: `node${nodeVersion}`, platform: 'linux', arch: 'x64', output: out }],
+    targets: [{ nodeRange: `node${nodeVersion}`, platform: 'linux', arch: 'x64', output: tmpOut }],
     nodePath: cachedNode,
     seaConfig: { useCodeCache: true, useSnapshot: false },
   });
 } else {
   const pkgBin = require.resolve('@yao-pkg/pkg/lib-es5/bin.js');
-  execFileSync(nodeBin, [pkgBin, '--sea', '-t', `node${nodeVersion}-linux-x64`, '-o', out, 'dist/app.cjs'],
+  execFileSync(nodeBin, [pkgBin, '--sea', '-t', `node${nodeVersion}-linux-x64`, '-o', tmpOut, 'dist/app.cjs'],
     { cwd: root, stdio: 'inherit', env: { ...process.env, HOME: home } });
 }
+fs.renameSync(tmpOut, out);
 console.log(`built ${path.relative(root, out)} (${(fs.statSync(out).size / 1048576).toFixed(1)} MiB, node ${nodeVersion})`);

@@ -104,8 +104,8 @@ async function reportToCluster(req: Request, config: BraidConfig, cache: Contain
 // Returns the error to throw.
 async function rollBack(req: Request, config: BraidConfig, cache: ContainerCache, started: number, failure: CniError): Promise<CniError> {
   log('error', `${failure.message}; rolling back`);
-  const errors = await teardown(req, config, cache.attachments.slice(0, started), req.netns);
   for (const att of cache.attachments.slice(started)) att.state = 'deleted'; // never started: nothing to undo
+  const errors = await teardown(req, config, cache.attachments, req.netns, () => writeCache(config.cniDir, cache));
   if (errors.length === 0) removeCache(config.cniDir, req.containerID);
   else writeCache(config.cniDir, cache); // the runtime's DEL retries only what is still standing
   return failure;

@@ -20,7 +20,8 @@ export async function del(req: Request, config: BraidConfig): Promise<void> {
       return;
     }
     const attachments = read.status === 'ok' ? read.cache.attachments : await attachmentsFromConfig(req, config, read.reason);
-    const errors = await teardown(req, config, attachments, netns);
+    const persist = read.status === 'ok' ? () => writeCache(config.cniDir, read.cache) : undefined;
+    const errors = await teardown(req, config, attachments, netns, persist);
     if (errors.length > 0 && config.retryDeleteOnError) {
       // Keep what is still standing so the runtime's next DEL retries only that (Multus retryDeleteOnError).
       writeCache(config.cniDir, read.status === 'ok' ? { ...read.cache, attachments } : newCache(req, config, attachments));

@@ -60,7 +60,7 @@ export async function gc(req: Request, config: BraidConfig, doc: Record<string, 
       const locked = readCache(config.cniDir, id); // again under the lock: a DEL may have finished meanwhile
       if (locked.status !== 'ok') return;
       log('verbose', `GC: container ${id} is stale; deleting its attachments`);
-      const stale = await teardown({ ...req, containerID: id }, config, locked.cache.attachments, '');
+      const stale = await teardown({ ...req, containerID: id }, config, locked.cache.attachments, '', () => writeCache(config.cniDir, locked.cache));
       errors.push(...stale);
       if (stale.length === 0) removeCache(config.cniDir, id);
       else writeCache(config.cniDir, locked.cache);

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { runBraid, runBraidAsync, type BraidCall, type BraidOutcome } from '../helpers/braid';
+import { spawn } from 'node:child_process';
+import { BRAID, FIXTURE_PLUGINS, REFERENCE_PLUGINS, runBraid, runBraidAsync, type BraidCall, type BraidOutcome } from '../helpers/braid';
 import { failed, fakeCalls, ok } from '../helpers/cni';
 import { addressesIn, hostLinkExists, hostLocalLeases, inSubnet, ip, linksIn, nsName, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
 
@@ -455,6 +456,32 @@ describe('DEL robustness', () => {
     ok(runBraid({ ...call, command: 'DEL' }));
     expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
     expect(linksIn(nsName(netns))).toEqual([]);
+    expect(sb.cacheFiles()).toEqual([]);
+  });
+
+  it('records each finished DEL at once: after braid is killed mid-DEL, the next DEL does not repeat host-device\'s', async () => {
+    const sb = sandbox();
+    const log = path.join(sb.dir, 'fake.log');
+    const [, hostDev] = sb.veth('h');
+    const netns = sb.netns();
+    const delegates = [{ cniVersion: '1.0.0', name: 'cluster', type: 'fake' }, hostDeviceConf(hostDev)];
+    const call = { containerID: `ckill-${sb.id}`, netns, ifname: 'eth0', env: { FAKE_LOG: log }, config: braidConf(sb, delegates) };
+    ok(runBraid({ ...call, command: 'ADD' }));
+    expect(linksIn(nsName(netns)).sort()).toEqual(['net1']);
+
+    // net1 (host-device) is DELed first; then the cluster network's DEL hangs and the runtime kills braid.
+    const child = spawn(BRAID, [], { env: { PATH: process.env.PATH!, CNI_COMMAND: 'DEL', CNI_CONTAINERID: call.containerID, CNI_NETNS: netns, CNI_IFNAME: 'eth0',
+      CNI_PATH: `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`, FAKE_LOG: log, FAKE_SLEEP_ON: 'DEL', FAKE_SLEEP_MS: '2000' }, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.end(JSON.stringify(call.config));
+    await expect.poll(() => fakeCalls(log).some((c) => c.command === 'DEL'), { timeout: 10_000 }).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    expect(hostLinkExists(hostDev)).toBe(true); // host-device gave the device back before the hang
+    expect(sb.readCache(call.containerID).attachments.map((a: any) => `${a.ifname}:${a.state}`)).toEqual(['eth0:added', 'net1:deleted']);
+
+    const del = runBraid({ ...call, command: 'DEL' });
+    ok(del); // host-device would fail a repeat ("failed to find net1")
+    expect(fakeCalls(log).filter((c) => c.command === 'DEL')).toHaveLength(2);
     expect(sb.cacheFiles()).toEqual([]);
   });
 
