@@ -23,22 +23,35 @@ function ownerOf(file: string): number | undefined {
   }
 }
 
-// A lock whose holder died (braid killed mid-operation) is taken over. The rename to a private
-// name makes the takeover atomic; if another process re-took the lock in between, it is put back.
+// A lock whose holder died (braid killed mid-operation) is taken over. Takeovers are serialised by an
+// exclusive `.break` file, and the lock is removed only if it still names the dead holder: a lock that
+// someone re-took meanwhile is never removed. (Only takeovers remove other processes' locks.)
 function breakStale(file: string): void {
   const pid = ownerOf(file);
   if (pid === undefined || alive(pid)) return;
-  const moved = `${file}.stale.${process.pid}`;
+  const guard = `${file}.break`;
   try {
-    fs.renameSync(file, moved);
+    fs.closeSync(fs.openSync(guard, 'wx', 0o600));
   } catch {
+    clearAbandonedGuard(guard);
     return;
   }
-  const movedOwner = ownerOf(moved);
-  if (movedOwner !== undefined && movedOwner !== pid && alive(movedOwner)) {
-    try { fs.linkSync(moved, file); } catch { /* someone else holds it now; they win */ }
+  try {
+    if (ownerOf(file) === pid) fs.rmSync(file, { force: true });
+  } finally {
+    fs.rmSync(guard, { force: true });
   }
-  fs.rmSync(moved, { force: true });
+}
+
+// A takeover holds its guard for microseconds; one older than this was left by a process that died inside it.
+const GUARD_MAX_AGE_MS = 10_000;
+
+function clearAbandonedGuard(guard: string): void {
+  try {
+    if (Date.now() - fs.statSync(guard).mtimeMs > GUARD_MAX_AGE_MS) fs.rmSync(guard, { force: true });
+  } catch {
+    // gone already
+  }
 }
 
 /** Runs `fn` holding the per-container lock `<dir>/<id>.lock` (0600 file, 0700 dir), waiting up to `timeoutMs`. */

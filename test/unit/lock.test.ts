@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withLock } from '../../src/store/lock';
+import { asyncCniError } from '../helpers/unit';
+
+// The per-container lock: one holder at a time, private files, takeover of a dead holder's lock only.
+
+/** A PID that no process has: a child that has already exited. */
+function deadPid(): number {
+  return spawnSync('true').pid!;
+}
+
+describe('withLock', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-unit-lock-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs fn holding a 0600 lock file (in a 0700 dir) that names this process, and removes it afterwards', async () => {
+    const locks = path.join(dir, 'locks');
+    const seen = await withLock(locks, 'c1', 1000, async () => ({
+      owner: fs.readFileSync(path.join(locks, 'c1.lock'), 'utf8'),
+      mode: fs.statSync(path.join(locks, 'c1.lock')).mode & 0o777,
+    }));
+    expect(seen).toEqual({ owner: String(process.pid), mode: 0o600 });
+    expect(fs.statSync(locks).mode & 0o777).toBe(0o700);
+    expect(fs.readdirSync(locks)).toEqual([]);
+  });
+
+  it('serialises holders of one container and lets other containers through', async () => {
+    const order: string[] = [];
+    const hold = (id: string, tag: string, ms: number) => withLock(dir, id, 5000, async () => {
+      order.push(`${tag}+`);
+      await new Promise((r) => setTimeout(r, ms));
+      order.push(`${tag}-`);
+    });
+    await Promise.all([hold('c1', 'a', 80), hold('c1', 'b', 0), hold('c2', 'x', 0)]);
+    expect(order.indexOf('b+')).toBeGreaterThan(order.indexOf('a-'));
+    expect(order.indexOf('x-')).toBeLessThan(order.indexOf('a-'));
+  });
+
+  it('takes over a lock whose holder is dead, leaving no takeover guard behind', async () => {
+    fs.writeFileSync(path.join(dir, 'c1.lock'), String(deadPid()));
+    expect(await withLock(dir, 'c1', 2000, async () => 'ran')).toBe('ran');
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('never takes over a live holder\'s lock: it gives up with code 11 naming the container', async () => {
+    fs.writeFileSync(path.join(dir, 'c1.lock'), String(process.ppid));
+    const err = await asyncCniError(withLock(dir, 'c1', 200, async () => 'ran'));
+    expect(err.code).toBe(11);
+    expect(err.message).toContain('container c1 is locked');
+    expect(fs.readFileSync(path.join(dir, 'c1.lock'), 'utf8')).toBe(String(process.ppid));
+  });
+
+  it('clears a takeover guard abandoned by a process that died inside it', async () => {
+    fs.writeFileSync(path.join(dir, 'c1.lock'), String(deadPid()));
+    const guard = path.join(dir, 'c1.lock.break');
+    fs.writeFileSync(guard, '');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(guard, old, old);
+    expect(await withLock(dir, 'c1', 2000, async () => 'ran')).toBe('ran');
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
