@@ -15,7 +15,7 @@ export interface KubeletSources {
   timeoutMs: number;
 }
 
-/** The pod whose devices are wanted. */
+/** The pod whose devices are wanted; `uid` ('' when unknown) is the kubelet's, needed only by the checkpoint. */
 export interface PodKey { namespace: string; name: string; uid: string }
 
 // Field names as the embedded descriptor has them: protobufjs camelCases the proto's snake_case names
@@ -84,6 +84,10 @@ export async function podDevices(sources: KubeletSources, pod: PodKey): Promise<
   if (fs.existsSync(sources.socket)) return fromKubelet(sources.socket, pod, sources.timeoutMs);
   if (fs.existsSync(sources.checkpoint)) {
     log('verbose', `kubelet socket ${sources.socket} missing: reading devices from ${sources.checkpoint}`);
+    if (!pod.uid) {
+      throw new CniError(ErrorCode.InvalidConfig,
+        `kubelet checkpoint ${sources.checkpoint} matches pods by UID, but CNI_ARGS has no K8S_POD_UID and braid learnt no UID from the Kubernetes API for pod ${pod.namespace}/${pod.name}`);
+    }
     return checkpointDevices(sources.checkpoint, pod.uid);
   }
   throw new CniError(ErrorCode.TryAgainLater,

@@ -141,11 +141,20 @@ async function podSelections(pod: PodContext | undefined, config: BraidConfig, n
 }
 
 // Device IDs matter only when some network names a resourceName: only then is the gRPC client loaded.
-async function kubeletDevices(config: BraidConfig, ref: PodRef | undefined, sels: Selection[]): Promise<Map<string, string[]> | undefined> {
+async function kubeletDevices(config: BraidConfig, ref: PodRef | undefined, pod: PodContext | undefined, sels: Selection[]): Promise<Map<string, string[]> | undefined> {
   if (!sels.some((s) => s.resourceName)) return undefined;
   if (!ref) throw new CniError(ErrorCode.InvalidConfig, 'a network needs kubelet devices (resourceName), but CNI_ARGS names no pod');
   const { podDevices } = await import('../kubelet/podresources');
-  return podDevices({ socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 }, ref);
+  const key = { ...ref, uid: kubeletPodUid(ref, pod) };
+  return podDevices({ socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 }, key);
+}
+
+// The UID the kubelet files the pod's devices under: K8S_POD_UID, else the API object's. A static pod's
+// kubelet UID is its config hash (the mirror pod in the API has a UID of its own). '' when unknown.
+function kubeletPodUid(ref: PodRef, pod: PodContext | undefined): string {
+  if (ref.uid || !pod?.exists) return ref.uid;
+  const metadata = { name: ref.name, namespace: ref.namespace, annotations: pod.annotations };
+  return (isStaticPod({ metadata }) ? pod.annotations['kubernetes.io/config.hash'] : pod.uid) ?? '';
 }
 
 /**
@@ -182,7 +191,7 @@ export async function resolveAttachments(req: Request, config: BraidConfig): Pro
     clusterNetwork = cluster.value;
   }
   const secondaries = pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries];
-  const devices = await kubeletDevices(config, ref, [clusterNetwork, ...secondaries]);
+  const devices = await kubeletDevices(config, ref, pod, [clusterNetwork, ...secondaries]);
   const plan = buildPlan({
     clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args,
     devices, containerID: req.containerID, deviceInfoDir: config.deviceInfoDir,

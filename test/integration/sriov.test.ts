@@ -94,8 +94,20 @@ ${annotations}spec:
     });
   }
 
-  run(command: string, config: Record<string, unknown>): Promise<BraidOutcome & { ms: number }> {
-    return runBraidAsync({ command, containerID: this.containerID, netns: this.netns, ifname: 'eth0', args: this.args, env: { FAKE_LOG: this.log }, config });
+  run(command: string, config: Record<string, unknown>, args = this.args): Promise<BraidOutcome & { ms: number }> {
+    return runBraidAsync({ command, containerID: this.containerID, netns: this.netns, ifname: 'eth0', args, env: { FAKE_LOG: this.log }, config });
+  }
+
+  /** CNI_ARGS without K8S_POD_UID, as some runtimes send them. */
+  get argsWithoutUid(): string {
+    return `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${this.name}`;
+  }
+
+  /** A device-manager checkpoint holding `entries` ({PodUID, ResourceName, DeviceIDs per NUMA node}). */
+  writeCheckpoint(entries: Array<{ PodUID: string; ResourceName: string; DeviceIDs: Record<string, string[]> }>): void {
+    fs.mkdirSync(path.dirname(this.checkpoint), { recursive: true });
+    const full = entries.map((e) => ({ ContainerName: 'app', AllocResp: 'e30=', ...e }));
+    fs.writeFileSync(this.checkpoint, JSON.stringify({ Data: { PodDeviceEntries: full, RegisteredDevices: {} }, Checksum: 1234567890 }));
   }
 
   /** braid's CNI device-info file of an attachment. */
@@ -301,6 +313,52 @@ describe('SR-IOV device IDs from the kubelet', () => {
     ok(await p.run('ADD', p.conf('sriov-a, sriov-b')));
     expect(of(p.log, 'sriov', 'ADD').map((c) => c.config.deviceID)).toEqual(['0000:03:02.4', '0000:03:02.6']);
     ok(await p.run('DEL', p.conf('sriov-a, sriov-b')));
+    p.assertClean();
+  });
+
+  it('checkpoint without K8S_POD_UID: the pod\'s UID comes from the Kubernetes API object', async () => {
+    const p = new Pod();
+    p.kubeconfig = api.kubeconfig(p.sb.dir);
+    api.addPod({ metadata: { namespace: NS, name: p.name, uid: p.uid, annotations: { [NETWORKS]: 'sriov-a' } } });
+    api.addNad(NS, 'sriov-a', { cniVersion: '1.0.0', type: 'sriov' }, { [RESOURCE_NAME]: RES_A });
+    p.writeCheckpoint([
+      { PodUID: 'uid-of-another-pod', ResourceName: RES_A, DeviceIDs: { 0: ['0000:03:02.1'] } },
+      { PodUID: p.uid, ResourceName: RES_A, DeviceIDs: { 0: ['0000:03:02.4'] } },
+    ]);
+    ok(await p.run('ADD', p.conf(), p.argsWithoutUid));
+    expect(of(p.log, 'sriov', 'ADD').map((c) => c.config.deviceID)).toEqual(['0000:03:02.4']);
+    ok(await p.run('DEL', p.conf(), p.argsWithoutUid));
+    p.assertClean();
+  });
+
+  it('checkpoint without K8S_POD_UID, static pod: matched by its config hash, not by the mirror pod\'s UID', async () => {
+    const p = new Pod();
+    p.kubeconfig = api.kubeconfig(p.sb.dir);
+    const hash = `hash-${p.sb.id}`;
+    api.addPod({
+      metadata: {
+        namespace: NS, name: p.name, uid: p.uid,
+        annotations: { [NETWORKS]: 'sriov-a', 'kubernetes.io/config.source': 'file', 'kubernetes.io/config.hash': hash, 'kubernetes.io/config.mirror': hash },
+      },
+    });
+    api.addNad(NS, 'sriov-a', { cniVersion: '1.0.0', type: 'sriov' }, { [RESOURCE_NAME]: RES_A });
+    p.writeCheckpoint([
+      { PodUID: p.uid, ResourceName: RES_A, DeviceIDs: { 0: ['0000:03:02.1'] } },
+      { PodUID: hash, ResourceName: RES_A, DeviceIDs: { 0: ['0000:03:02.5'] } },
+    ]);
+    ok(await p.run('ADD', p.conf(), p.argsWithoutUid));
+    expect(of(p.log, 'sriov', 'ADD').map((c) => c.config.deviceID)).toEqual(['0000:03:02.5']);
+    ok(await p.run('DEL', p.conf(), p.argsWithoutUid));
+    p.assertClean();
+  });
+
+  it('checkpoint without K8S_POD_UID and no pod UID from the API fails with code 7 naming K8S_POD_UID, before any plugin runs', async () => {
+    const p = new Pod();
+    p.nad('sriov-a', { type: 'sriov' }, RES_A);
+    p.writeCheckpoint([{ PodUID: p.uid, ResourceName: RES_A, DeviceIDs: { 0: ['0000:03:02.4'] } }]);
+    const msg = failed(await p.run('ADD', p.conf('sriov-a'), p.argsWithoutUid), 7);
+    expect(msg).toBe(`kubelet checkpoint ${p.checkpoint} matches pods by UID, but CNI_ARGS has no K8S_POD_UID and braid learnt no UID from the Kubernetes API for pod ${NS}/${p.name}`);
+    expect(fakeCalls(p.log)).toEqual([]);
     p.assertClean();
   });
 
