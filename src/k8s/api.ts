@@ -1,11 +1,13 @@
-import { CniError, ErrorCode } from '../cni/errors';
 import { statusMessage, type ApiResponse, type KubeClient } from './client';
 import type { PodObject } from './pod';
 
 /** A NetworkAttachmentDefinition as braid reads it. */
 export interface NadObject {
   metadata: { name: string; namespace: string; annotations?: Record<string, string> };
-  spec?: { config?: string };
+  /** `config` is a JSON string by the CRD's schema, but a nadDir manifest may hold anything. */
+  spec?: { config?: unknown };
+  /** The nadDir manifest braid read it from (braid's own field: absent for an object from the API). */
+  file?: string;
 }
 
 const enc = encodeURIComponent;
@@ -34,7 +36,7 @@ export class KubeApi {
   private async getOptional(path: string, what: string): Promise<unknown> {
     const res = await this.client.call('GET', path, { retry: true });
     if (res.status === 404) return undefined;
-    if (res.status !== 200) throw new CniError(ErrorCode.TryAgainLater, `kube-apiserver: cannot get ${what}: ${statusMessage(res)}`);
+    if (res.status !== 200) throw this.client.failure('GET', path, `cannot get ${what}: ${statusMessage(res)}`);
     return res.body;
   }
 
@@ -44,20 +46,22 @@ export class KubeApi {
    * a pod recreated under the same name, and that pod counts as gone too.
    */
   async patchPodAnnotations(namespace: string, name: string, annotations: Record<string, string>, uid?: string): Promise<boolean> {
-    const res = await this.client.call('PATCH', `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}/status`, {
+    const path = `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}/status`;
+    const res = await this.client.call('PATCH', path, {
       body: { metadata: { ...(uid ? { uid } : {}), annotations } },
       contentType: 'application/merge-patch+json',
       retry: true, // a merge-patch without resourceVersion is idempotent
     });
     if (res.status === 404 || (uid && res.status === 422 && invalidField(res, 'metadata.uid'))) return false;
-    if (res.status !== 200) throw new CniError(ErrorCode.TryAgainLater, `kube-apiserver: cannot update pod ${namespace}/${name} status: ${statusMessage(res)}`);
+    if (res.status !== 200) throw this.client.failure('PATCH', path, `cannot update pod ${namespace}/${name} status: ${statusMessage(res)}`);
     return true;
   }
 
-  /** POSTs a core/v1 Event about a pod (one attempt: events are best effort). */
+  /** POSTs a core/v1 Event about a pod (one attempt: events are best effort); a refused event throws. */
   async postPodEvent(pod: { namespace: string; name: string; uid: string }, reason: string, message: string): Promise<void> {
     const now = new Date().toISOString();
-    await this.client.call('POST', `/api/v1/namespaces/${enc(pod.namespace)}/events`, {
+    const path = `/api/v1/namespaces/${enc(pod.namespace)}/events`;
+    const res = await this.client.call('POST', path, {
       body: {
         apiVersion: 'v1',
         kind: 'Event',
@@ -73,5 +77,6 @@ export class KubeApi {
         count: 1,
       },
     });
+    if (res.status !== 201 && res.status !== 200) throw this.client.failure('POST', path, `cannot create a ${reason} event for pod ${pod.namespace}/${pod.name}: ${statusMessage(res)}`);
   }
 }

@@ -46,13 +46,13 @@ export class KubeClient {
       cert: creds.cert,
       key: creds.key,
       rejectUnauthorized: !creds.insecureSkipTLSVerify,
+      ...(creds.tlsServerName ? { servername: creds.tlsServerName } : {}),
     });
   }
 
   /** Sends one request; `retry` allows bounded retries with backoff on 5xx, 429 and refused/reset connections. */
   async call(method: string, path: string, opts: { body?: unknown; contentType?: string; retry?: boolean } = {}): Promise<ApiResponse> {
     const deadline = Date.now() + this.limits.totalTimeoutMs;
-    const what = `${method} ${this.creds.server}${path}`;
     let delay = 100;
     let last = '';
     for (let attempt = 1; ; attempt++) {
@@ -70,12 +70,18 @@ export class KubeClient {
       await new Promise((r) => setTimeout(r, delay));
       delay *= 2;
     }
-    throw new CniError(ErrorCode.TryAgainLater, `kube-apiserver: ${what} failed: ${last}`, `credentials from ${this.creds.source}`);
+    throw this.failure(method, path, last);
+  }
+
+  /** The error for a failed call: it names the API server, the call and the credential source (never a secret). */
+  failure(method: string, path: string, why: string): CniError {
+    return new CniError(ErrorCode.TryAgainLater, `kube-apiserver ${this.creds.server}: ${method} ${path} failed: ${why} (credentials: ${this.creds.source})`);
   }
 
   private once(method: string, path: string, timeoutMs: number, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
     this.roundTrips++;
-    const url = new URL(path, this.creds.server);
+    // Concatenated, not resolved: a server URL may carry a path prefix (a proxy such as Rancher's /k8s/clusters/<id>).
+    const url = new URL(`${this.creds.server}${path}`);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'braid' };
     if (this.creds.token) headers.Authorization = `Bearer ${this.creds.token}`;

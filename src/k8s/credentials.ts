@@ -10,6 +10,8 @@ export interface Credentials {
   cert?: Buffer;
   key?: Buffer;
   insecureSkipTLSVerify?: boolean;
+  /** The name the server certificate is verified against and sent as SNI (kubeconfig `tls-server-name`). */
+  tlsServerName?: string;
   /** Where these came from, for error messages (never the secret itself). */
   source: string;
 }
@@ -31,11 +33,12 @@ export function inClusterCredentials(env: NodeJS.ProcessEnv, saDir = SERVICE_ACC
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) return undefined;
   const hostPart = host.includes(':') ? `[${host}]` : host;
+  const tokenFile = path.join(saDir, 'token');
   return {
     server: `https://${hostPart}:${port}`,
-    token: read(path.join(saDir, 'token'), 'service-account token').toString('utf8').trim(),
+    token: read(tokenFile, 'service-account token').toString('utf8').trim(),
     ca: read(path.join(saDir, 'ca.crt'), 'service-account CA'),
-    source: `in-cluster service account (${saDir})`,
+    source: `in-cluster service account, token file ${tokenFile}`,
   };
 }
 
@@ -86,14 +89,44 @@ export function kubeconfigCredentials(file: string, parseYaml: (text: string) =>
   if (user.exec || user['auth-provider']) {
     throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: exec and auth-provider credentials are not supported; use a token, tokenFile or client certificate`);
   }
-  const tokenFile = typeof user.tokenFile === 'string' && user.tokenFile ? path.resolve(base, user.tokenFile) : '';
+  if (cluster['proxy-url'] !== undefined) {
+    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: cluster ${JSON.stringify(context.cluster)} sets proxy-url, which braid does not support; remove it so braid connects to the server directly`);
+  }
+  const tlsServerName = cluster['tls-server-name'];
+  if (tlsServerName !== undefined && (typeof tlsServerName !== 'string' || tlsServerName === '')) {
+    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: cluster ${JSON.stringify(context.cluster)} tls-server-name must be a non-empty string`);
+  }
+  const cert = bytes(user['client-certificate-data'], user['client-certificate'], base, 'client certificate');
+  const { token, auth } = bearerToken(user, base, cert !== undefined);
   return {
     server: cluster.server.replace(/\/+$/, ''),
     ca: bytes(cluster['certificate-authority-data'], cluster['certificate-authority'], base, 'CA'),
     insecureSkipTLSVerify: cluster['insecure-skip-tls-verify'] === true,
-    token: typeof user.token === 'string' && user.token ? user.token : tokenFile ? read(tokenFile, 'token file').toString('utf8').trim() : undefined,
-    cert: bytes(user['client-certificate-data'], user['client-certificate'], base, 'client certificate'),
+    ...(tlsServerName ? { tlsServerName } : {}),
+    token,
+    cert,
     key: bytes(user['client-key-data'], user['client-key'], base, 'client key'),
-    source: `kubeconfig ${file}`,
+    source: `kubeconfig ${file}, ${auth}`,
   };
+}
+
+// As client-go: tokenFile wins (re-read every time: bound tokens rotate); an inline token is the fallback
+// when the file cannot be read or is empty. `auth` says which was used, for error messages.
+function bearerToken(user: Record<string, unknown>, base: string, hasCert: boolean): { token?: string; auth: string } {
+  const inline = typeof user.token === 'string' && user.token ? user.token : undefined;
+  const file = typeof user.tokenFile === 'string' && user.tokenFile ? path.resolve(base, user.tokenFile) : undefined;
+  if (file) {
+    let fromFile = '';
+    let why = 'it is empty';
+    try {
+      fromFile = fs.readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    if (fromFile) return { token: fromFile, auth: `token file ${file}` };
+    if (!inline) throw new CniError(ErrorCode.IoFailure, `cannot read token file ${file}: ${why}`);
+    return { token: inline, auth: `inline token (token file ${file} unusable: ${why})` };
+  }
+  if (inline) return { token: inline, auth: 'inline token' };
+  return { auth: hasCert ? 'client certificate' : 'no credentials' };
 }

@@ -59,7 +59,7 @@ export async function openNadDir(dir: string): Promise<NadSource> {
     for (const item of items as NadObject[]) {
       if ((item as { kind?: string })?.kind !== 'NetworkAttachmentDefinition' || !item.metadata?.name) continue;
       const namespace = item.metadata.namespace || 'default';
-      byKey.set(`${namespace}/${item.metadata.name}`, { ...item, metadata: { ...item.metadata, namespace } });
+      byKey.set(`${namespace}/${item.metadata.name}`, { ...item, metadata: { ...item.metadata, namespace }, file: full });
     }
   }
   return { getNad: async (namespace, name) => byKey.get(`${namespace}/${name}`) };
@@ -67,12 +67,16 @@ export async function openNadDir(dir: string): Promise<NadSource> {
 
 /**
  * A NAD's delegate network (NAD spec §3.4): `spec.config`, else the conf in `confDir` with the NAD's
- * name; a config without a `name` gets the NAD's name. Errors name the NAD.
+ * name; a config without a `name` gets the NAD's name. Errors name the NAD (and its nadDir manifest).
  */
 export function networkFromNad(nad: NadObject, config: BraidConfig): { config: NetworkConfig; resourceName?: string } {
-  const id = `NetworkAttachmentDefinition ${nad.metadata.namespace}/${nad.metadata.name}`;
+  const id = `NetworkAttachmentDefinition ${nad.metadata.namespace}/${nad.metadata.name}${nad.file ? ` (${nad.file})` : ''}`;
   const resourceName = nad.metadata.annotations?.[RESOURCE_NAME_ANNOTATION] || undefined;
-  const text = nad.spec?.config?.trim() ?? '';
+  const spec = nad.spec?.config;
+  if (spec !== undefined && spec !== null && typeof spec !== 'string') {
+    throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config must be a string holding the CNI config as JSON text, got ${Array.isArray(spec) ? 'a list' : typeof spec === 'object' ? 'an object' : `a ${typeof spec}`}`);
+  }
+  const text = spec?.trim() ?? '';
   if (text === '') {
     const onDisk = findNetworkByName(config.confDir, nad.metadata.name, config.cniVersion);
     if (!onDisk) throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config is empty and ${config.confDir} has no conf named ${JSON.stringify(nad.metadata.name)}`);

@@ -88,6 +88,16 @@ function runtimeAnnotations(config: BraidConfig): Record<string, string> | undef
   return a as Record<string, string>;
 }
 
+// Runtime annotations that select networks need the pod named in CNI_ARGS (its namespace qualifies the
+// NADs): ADD refuses rather than silently attaching the cluster network only; DEL only warns.
+function unnamedPodSelects(annotations: Record<string, string>, command: Command): void {
+  const selecting = [NETWORKS_ANNOTATION, DEFAULT_NETWORK_ANNOTATION].filter((k) => (annotations[k] ?? '').trim() !== '');
+  if (selecting.length === 0) return;
+  const msg = `runtimeConfig ${JSON.stringify(POD_ANNOTATIONS_CAPABILITY)} has ${selecting.join(' and ')}, but CNI_ARGS names no pod: the pod must be named in CNI_ARGS (K8S_POD_NAMESPACE, K8S_POD_NAME)`;
+  if (command === 'ADD') throw new CniError(ErrorCode.InvalidConfig, msg);
+  log('warning', `${msg}; the annotations are ignored`);
+}
+
 // Without a GET, K8S_POD_UID is the API's UID, except for a static pod (its mirror pod has its own).
 function runtimePodUid(ref: PodRef, annotations: Record<string, string>): string | undefined {
   return ref.uid && !isStaticPod({ metadata: { name: ref.name, namespace: ref.namespace, annotations } }) ? ref.uid : undefined;
@@ -169,6 +179,7 @@ export async function resolveAttachments(req: Request, config: BraidConfig): Pro
   const api = ref || byName ? await openApi(config) : undefined;
   const nads: NadSource | undefined = api ?? (config.nadDir && (ref || byName) ? await openNadDir(config.nadDir) : undefined);
   const fromRuntime = runtimeAnnotations(config);
+  if (!ref && fromRuntime) unnamedPodSelects(fromRuntime, req.command);
   const podP: Promise<PodContext | undefined> = !ref
     ? Promise.resolve(undefined)
     : fromRuntime

@@ -28,55 +28,60 @@ export interface NetworkSelection {
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-function invalid(element: string, why: string): CniError {
-  return new CniError(ErrorCode.InvalidConfig, `invalid ${NETWORKS_ANNOTATION} element ${element}: ${why}`);
+// Builds the code-7 error for one element of `annotation`, quoting the element.
+type Invalid = (why: string) => CniError;
+function invalidElement(annotation: string, element: string): Invalid {
+  return (why) => new CniError(ErrorCode.InvalidConfig, `invalid ${annotation} element ${element}: ${why}`);
 }
 
-function checkName(kind: string, value: string, element: string): void {
+function checkName(kind: string, value: string, invalid: Invalid): void {
   if (value.length > 63 || !DNS1123_LABEL.test(value)) {
-    throw invalid(element, `${kind} ${JSON.stringify(value)} is not a valid DNS-1123 label`);
+    throw invalid(`${kind} ${JSON.stringify(value)} is not a valid DNS-1123 label`);
   }
 }
 
-/** Parses the networks annotation in either form: "a, ns/b, c@net5" or a JSON list of selection elements. */
-export function parseNetworksAnnotation(value: string, podNamespace: string): NetworkSelection[] {
+/**
+ * Parses the networks annotation in either form: "a, ns/b, c@net5" or a JSON list of selection elements.
+ * Errors name `annotation` (the default-network annotation shares the syntax).
+ */
+export function parseNetworksAnnotation(value: string, podNamespace: string, annotation = NETWORKS_ANNOTATION): NetworkSelection[] {
   const text = value.trim();
   if (text === '') return [];
-  if (/[[{"]/.test(text)) return parseJsonForm(text, podNamespace);
-  return text.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => parseCommaItem(item, podNamespace));
+  if (/[[{"]/.test(text)) return parseJsonForm(text, podNamespace, annotation);
+  return text.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => parseCommaItem(item, podNamespace, annotation));
 }
 
-function parseCommaItem(item: string, podNamespace: string): NetworkSelection {
-  const element = JSON.stringify(item);
+function parseCommaItem(item: string, podNamespace: string, annotation: string): NetworkSelection {
+  const invalid = invalidElement(annotation, JSON.stringify(item));
   let rest = item;
   let iface: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {
     iface = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!validIfname(iface)) throw invalid(element, `interface ${JSON.stringify(iface)} is not a valid interface name`);
+    if (!validIfname(iface)) throw invalid(`interface ${JSON.stringify(iface)} is not a valid interface name`);
   }
   const parts = rest.split('/');
-  if (parts.length > 2) throw invalid(element, 'more than one "/"');
+  if (parts.length > 2) throw invalid('more than one "/"');
   const [namespace, name] = parts.length === 2 ? parts : [podNamespace, parts[0]];
-  checkName('namespace', namespace, element);
-  checkName('name', name, element);
+  checkName('namespace', namespace, invalid);
+  checkName('name', name, invalid);
   return { name, namespace, ...(iface !== undefined ? { interface: iface } : {}) };
 }
 
-function parseJsonForm(text: string, podNamespace: string): NetworkSelection[] {
+function parseJsonForm(text: string, podNamespace: string, annotation: string): NetworkSelection[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new CniError(ErrorCode.InvalidConfig, `invalid ${NETWORKS_ANNOTATION}: not valid JSON: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.InvalidConfig, `invalid ${annotation}: not valid JSON: ${(e as Error).message}`);
   }
-  if (!Array.isArray(doc)) throw new CniError(ErrorCode.InvalidConfig, `invalid ${NETWORKS_ANNOTATION}: the JSON form must be a list`);
-  return doc.map((el) => parseElement(el, podNamespace));
+  if (!Array.isArray(doc)) throw new CniError(ErrorCode.InvalidConfig, `invalid ${annotation}: the JSON form must be a list`);
+  return doc.map((el) => parseElement(el, podNamespace, annotation));
 }
 
-function strings(v: unknown, element: string, key: string): string[] {
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalid(element, `${key} must be a list of strings`);
+function strings(v: unknown, invalid: Invalid, key: string): string[] {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalid(`${key} must be a list of strings`);
   return v;
 }
 
@@ -84,74 +89,74 @@ function port(v: unknown): boolean {
   return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 }
 
-/** Validates one JSON-form selection element; the message quotes the element. */
-export function parseElement(el: unknown, podNamespace: string): NetworkSelection {
-  const element = JSON.stringify(el);
-  if (typeof el !== 'object' || el === null || Array.isArray(el)) throw invalid(element, 'must be an object');
+// Validates one JSON-form selection element of `annotation`; the message names the annotation and quotes the element.
+function parseElement(el: unknown, podNamespace: string, annotation: string): NetworkSelection {
+  const invalid = invalidElement(annotation, JSON.stringify(el));
+  if (typeof el !== 'object' || el === null || Array.isArray(el)) throw invalid('must be an object');
   const e = el as Record<string, unknown>;
-  if (typeof e.name !== 'string' || e.name === '') throw invalid(element, '"name" is required');
+  if (typeof e.name !== 'string' || e.name === '') throw invalid('"name" is required');
   const sel: NetworkSelection = { name: e.name, namespace: podNamespace };
-  checkName('name', e.name, element);
+  checkName('name', e.name, invalid);
   if (e.namespace !== undefined && e.namespace !== '') {
-    if (typeof e.namespace !== 'string') throw invalid(element, '"namespace" must be a string');
-    checkName('namespace', e.namespace, element);
+    if (typeof e.namespace !== 'string') throw invalid('"namespace" must be a string');
+    checkName('namespace', e.namespace, invalid);
     sel.namespace = e.namespace;
   }
   const iface = e.interface || e.interfaceRequest;
   if (iface !== undefined && iface !== '') {
-    if (typeof iface !== 'string' || !validIfname(iface)) throw invalid(element, `interface ${JSON.stringify(iface)} is not a valid interface name`);
+    if (typeof iface !== 'string' || !validIfname(iface)) throw invalid(`interface ${JSON.stringify(iface)} is not a valid interface name`);
     sel.interface = iface;
   }
   if (e.ips !== undefined) {
-    const ips = strings(e.ips, element, '"ips"');
+    const ips = strings(e.ips, invalid, '"ips"');
     const bad = ips.find((ip) => !isIPOrCIDR(ip));
-    if (ips.length === 0 || bad !== undefined) throw invalid(element, `"ips" must hold valid IP addresses, got ${JSON.stringify(bad ?? ips)}`);
+    if (ips.length === 0 || bad !== undefined) throw invalid(`"ips" must hold valid IP addresses, got ${JSON.stringify(bad ?? ips)}`);
     sel.ips = ips;
   }
   if (e.mac !== undefined) {
-    if (typeof e.mac !== 'string' || !isHardwareAddr(e.mac, [6])) throw invalid(element, `"mac" ${JSON.stringify(e.mac)} is not a valid MAC address`);
+    if (typeof e.mac !== 'string' || !isHardwareAddr(e.mac, [6])) throw invalid(`"mac" ${JSON.stringify(e.mac)} is not a valid MAC address`);
     sel.mac = e.mac;
   }
   if (e['infiniband-guid'] !== undefined) {
     const guid = e['infiniband-guid'];
-    if (typeof guid !== 'string' || !isHardwareAddr(guid, [8, 20])) throw invalid(element, `"infiniband-guid" ${JSON.stringify(guid)} is not a valid GUID`);
+    if (typeof guid !== 'string' || !isHardwareAddr(guid, [8, 20])) throw invalid(`"infiniband-guid" ${JSON.stringify(guid)} is not a valid GUID`);
     sel.infinibandGUID = guid;
   }
   if (e['default-route'] !== undefined) {
-    const gws = strings(e['default-route'], element, '"default-route"');
+    const gws = strings(e['default-route'], invalid, '"default-route"');
     const bad = gws.find((gw) => !isIP(gw));
-    if (bad !== undefined) throw invalid(element, `"default-route" gateway ${JSON.stringify(bad)} is not an IP address`);
+    if (bad !== undefined) throw invalid(`"default-route" gateway ${JSON.stringify(bad)} is not an IP address`);
     sel.defaultRoute = gws;
   }
   if (e.portMappings !== undefined) {
-    if (!Array.isArray(e.portMappings)) throw invalid(element, '"portMappings" must be a list');
+    if (!Array.isArray(e.portMappings)) throw invalid('"portMappings" must be a list');
     sel.portMappings = e.portMappings.map((pm) => {
       const m = pm as Record<string, unknown>;
       if (typeof m !== 'object' || m === null || !port(m.hostPort) || !port(m.containerPort)) {
-        throw invalid(element, `"portMappings" entry ${JSON.stringify(pm)} needs hostPort and containerPort in 1-65535`);
+        throw invalid(`"portMappings" entry ${JSON.stringify(pm)} needs hostPort and containerPort in 1-65535`);
       }
       if (m.protocol !== undefined && !['TCP', 'UDP', 'SCTP'].includes(String(m.protocol).toUpperCase())) {
-        throw invalid(element, `"portMappings" protocol ${JSON.stringify(m.protocol)} must be TCP, UDP or SCTP`);
+        throw invalid(`"portMappings" protocol ${JSON.stringify(m.protocol)} must be TCP, UDP or SCTP`);
       }
       if (m.hostIP !== undefined && (typeof m.hostIP !== 'string' || !isIP(m.hostIP))) {
-        throw invalid(element, `"portMappings" hostIP ${JSON.stringify(m.hostIP)} is not an IP address`);
+        throw invalid(`"portMappings" hostIP ${JSON.stringify(m.hostIP)} is not an IP address`);
       }
       return { ...m, protocol: String(m.protocol ?? 'TCP').toLowerCase() } as PortMapping;
     });
   }
-  if (e.bandwidth !== undefined) sel.bandwidth = checkBandwidth(e.bandwidth, element);
+  if (e.bandwidth !== undefined) sel.bandwidth = checkBandwidth(e.bandwidth, invalid);
   if (e['cni-args'] !== undefined && e['cni-args'] !== null) {
     const args = e['cni-args'];
-    if (typeof args !== 'object' || Array.isArray(args)) throw invalid(element, '"cni-args" must be an object');
+    if (typeof args !== 'object' || Array.isArray(args)) throw invalid('"cni-args" must be an object');
     sel.cniArgs = args as Record<string, unknown>;
   }
   if (e['ipam-claim-reference'] !== undefined) {
-    if (typeof e['ipam-claim-reference'] !== 'string' || e['ipam-claim-reference'] === '') throw invalid(element, '"ipam-claim-reference" must be a name');
-    if (sel.ips) throw invalid(element, '"ips" and "ipam-claim-reference" are mutually exclusive');
+    if (typeof e['ipam-claim-reference'] !== 'string' || e['ipam-claim-reference'] === '') throw invalid('"ipam-claim-reference" must be a name');
+    if (sel.ips) throw invalid('"ips" and "ipam-claim-reference" are mutually exclusive');
     sel.ipamClaimReference = e['ipam-claim-reference'];
   }
   if (e.deviceID !== undefined && e.deviceID !== '') {
-    if (typeof e.deviceID !== 'string') throw invalid(element, '"deviceID" must be a string');
+    if (typeof e.deviceID !== 'string') throw invalid('"deviceID" must be a string');
     sel.deviceID = e.deviceID;
   }
   return sel;
@@ -159,21 +164,21 @@ export function parseElement(el: unknown, podNamespace: string): NetworkSelectio
 
 const RATES = ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'];
 
-function checkBandwidth(v: unknown, element: string): Record<string, number> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(element, '"bandwidth" must be an object');
+function checkBandwidth(v: unknown, invalid: Invalid): Record<string, number> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('"bandwidth" must be an object');
   const b = v as Record<string, unknown>;
   for (const [k, n] of Object.entries(b)) {
-    if (!RATES.includes(k)) throw invalid(element, `"bandwidth" has unknown key ${JSON.stringify(k)}`);
-    if (!Number.isInteger(n) || (n as number) <= 0) throw invalid(element, `"bandwidth" ${k} must be a positive integer`);
+    if (!RATES.includes(k)) throw invalid(`"bandwidth" has unknown key ${JSON.stringify(k)}`);
+    if (!Number.isInteger(n) || (n as number) <= 0) throw invalid(`"bandwidth" ${k} must be a positive integer`);
   }
-  if (b.ingressBurst !== undefined && b.ingressRate === undefined) throw invalid(element, '"bandwidth" ingressBurst needs ingressRate');
-  if (b.egressBurst !== undefined && b.egressRate === undefined) throw invalid(element, '"bandwidth" egressBurst needs egressRate');
+  if (b.ingressBurst !== undefined && b.ingressRate === undefined) throw invalid('"bandwidth" ingressBurst needs ingressRate');
+  if (b.egressBurst !== undefined && b.egressRate === undefined) throw invalid('"bandwidth" egressBurst needs egressRate');
   return b as Record<string, number>;
 }
 
 /** Parses `v1.multus-cni.io/default-network`: "name", "ns/name" or a one-element JSON list; the namespace defaults to `fallbackNamespace`. */
 export function parseDefaultNetworkAnnotation(value: string, fallbackNamespace: string): NetworkSelection {
-  const list = parseNetworksAnnotation(value, fallbackNamespace);
+  const list = parseNetworksAnnotation(value, fallbackNamespace, DEFAULT_NETWORK_ANNOTATION);
   if (list.length !== 1) {
     throw new CniError(ErrorCode.InvalidConfig, `invalid ${DEFAULT_NETWORK_ANNOTATION}: exactly one network is allowed, got ${list.length}`);
   }

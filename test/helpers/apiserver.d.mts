@@ -20,6 +20,8 @@ export interface ApiCall {
   /** The query string, with its "?" (or ""). */
   query: string;
   contentType?: string;
+  /** The TLS SNI server name the client sent (none for an IP address). */
+  servername?: string;
   /** The request body, JSON-decoded when it was JSON. */
   body: any;
   /** performance.now() when the request had been read. */

@@ -417,6 +417,7 @@ export class ApiServer {
       path: url.pathname,
       query: url.search,
       contentType: req.headers['content-type'],
+      servername: req.socket.servername || undefined,
       body,
       at: performance.now(),
     };

@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BRAID, parseJson, REFERENCE_PLUGINS, type BraidOutcome } from '../helpers/braid';
+import { BRAID, parseJson, REFERENCE_PLUGINS, runBraid, type BraidOutcome } from '../helpers/braid';
+import { failed } from '../helpers/cni';
 import { addressesIn, hostLinkExists, hostLocalLeases, ip, linksIn, sandbox, type Sandbox } from '../helpers/host';
 
 // Clusterless mode end to end, driven the way a runtime drives braid: through libcni. The driver
@@ -114,12 +115,12 @@ spec:
  * `cnitool <action> braid-net <netns>` with the operator's environment (and nothing else of ours);
  * `networks` becomes the pod's k8s.v1.cni.cncf.io/networks annotation in CAP_ARGS.
  */
-function cnitool(n: Node, action: 'add' | 'check' | 'del', networks?: unknown): BraidOutcome {
+function cnitool(n: Node, action: 'add' | 'check' | 'del', networks?: unknown, cniArgs = POD_ARGS): BraidOutcome {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     NETCONFPATH: n.netconfPath,
     CNI_PATH: n.cniPath,
-    CNI_ARGS: POD_ARGS,
+    CNI_ARGS: cniArgs,
     CNI_CACHE_DIR: n.libcniCache,
     ...(networks !== undefined
       ? { CAP_ARGS: JSON.stringify({ 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': networks } }) }
@@ -246,6 +247,28 @@ describe('clusterless mode through libcni (cnitool)', () => {
     expect(added.stderr).toContain('k8s.v1.cni.cncf.io/networks must be a string');
     expect(linksIn(path.basename(n.netns))).toEqual([]);
     expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
+  });
+
+  it('an annotation in CAP_ARGS while CNI_ARGS names no pod fails the add with code 7, with nothing attached', () => {
+    const n = node({ pod: '10.250.156.0/24', macvlan: '10.250.157.0/24', ptp: '10.250.158.0/24' });
+    const added = cnitool(n, 'add', ANNOTATION, 'IgnoreUnknown=1');
+    expect(added.status).not.toBe(0);
+    expect(added.stdout).toBe('');
+    expect(added.stderr).toContain('the pod must be named in CNI_ARGS (K8S_POD_NAMESPACE, K8S_POD_NAME)');
+    // cnitool does not print the code: the same ADD, exec'd directly with the config libcni would send.
+    const conflist = JSON.parse(fs.readFileSync(path.join(n.netconfPath, '10-braid.conflist'), 'utf8'));
+    const direct = runBraid({
+      command: 'ADD', containerID: 'no-pod', netns: n.netns, ifname: 'eth0', args: 'IgnoreUnknown=1', path: n.cniPath,
+      config: { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0], runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': ANNOTATION } } },
+    });
+    expect(failed(direct, 7)).toContain('k8s.v1.cni.cncf.io/networks');
+    expect(linksIn(path.basename(n.netns))).toEqual([]);
+    expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
+    expect(n.sb.cacheFiles()).toEqual([]);
+    // The runtime's DEL after the failed ADD succeeds.
+    const deleted = cnitool(n, 'del', ANNOTATION, 'IgnoreUnknown=1');
+    expect(deleted.stderr).toBe('');
+    expect(deleted.status).toBe(0);
   });
 
   it('a NAD missing from nadDir fails the add naming it, with nothing attached and nothing cached', () => {

@@ -369,7 +369,12 @@ describe('ADD with NetworkAttachmentDefinitions from the API server', () => {
 
     const badToken = api.kubeconfig(path.join(w.sb.dir, 'bad'), { token: 'not-the-token' });
     const r = await w.run('ADD', w.conf({ kubeconfig: badToken }));
-    expect(failed(r, 11)).toContain('Unauthorized');
+    const msg = failed(r, 11);
+    expect(msg).toContain('Unauthorized');
+    // The server, the call and where the credentials came from; never a token.
+    expect(msg).toContain(`kube-apiserver ${api.url}: GET /api/v1/namespaces/team-a/pods/${w.pod.name} failed`);
+    expect(msg).toContain(`credentials: kubeconfig ${badToken}, inline token`);
+    expect(r.stdout + r.stderr).not.toContain('not-the-token');
     nothingAttached(w);
   });
 
@@ -541,6 +546,27 @@ describe('ADD and DEL when the API server is unavailable or the pod changes', ()
       nothingAttached(w);
     });
   }
+
+  it('retries GET pod (reset connection, 503) and GET NAD (503, 429) until they succeed, and ADD succeeds', async () => {
+    const w = world({ annotations: { [NETWORKS]: 'retryread' } });
+    api.addNad('team-a', 'retryread', w.macvlan('retryread').config);
+    const podPath = /^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+$/;
+    const nadPath = /\/network-attachment-definitions\//;
+    api.fault({ method: 'GET', path: podPath, destroy: true });
+    api.fault({ method: 'GET', path: podPath, status: 503 });
+    api.fault({ method: 'GET', path: nadPath, status: 503 });
+    api.fault({ method: 'GET', path: nadPath, status: 429 });
+    const config = w.conf({ events: false });
+    ok(await w.run('ADD', config));
+    expect(api.calls.filter(isPodGet).map((c) => c.status)).toEqual([0, 503, 200]);
+    expect(api.calls.filter(isNadGet).map((c) => [c.path, c.status])).toEqual([503, 429, 200].map((status) => [
+      '/apis/k8s.cni.cncf.io/v1/namespaces/team-a/network-attachment-definitions/retryread', status,
+    ]));
+    expect(linksIn(w.ns).sort()).toEqual(['eth0', 'net1']);
+    expect(networkStatus(api, w).map((e) => e.name)).toEqual(['podnet', 'team-a/retryread']);
+    ok(await w.run('DEL', config));
+    nothingAttached(w);
+  });
 });
 
 // ---- network-status and round trips ---------------------------------------------------------------
@@ -729,6 +755,25 @@ describe('network-status, events and round trips', () => {
     const config = w.conf();
     ok(await w.run('ADD', config));
     expect(linksIn(w.ns).sort()).toEqual(['eth0', 'net1']);
+    ok(await w.run('DEL', config));
+    nothingAttached(w);
+  });
+
+  it('finishes ADD promptly when the events endpoint never answers', async () => {
+    const w = world({ annotations: { [NETWORKS]: 'evhang' } });
+    api.addNad('team-a', 'evhang', w.macvlan('evhang').config);
+    api.fault({ method: 'POST', path: /\/events$/, hang: true, times: Infinity });
+    // A long request timeout: were ADD held by a hung event, it would take about this long.
+    const kubeRequestTimeout = 10;
+    const config = w.conf({ kubeRequestTimeout, kubeTimeout: 20 });
+    const add = await w.run('ADD', config);
+    ok(add);
+    expect(add.ms).toBeLessThan((kubeRequestTimeout * 1000) / 2);
+    expect(linksIn(w.ns).sort()).toEqual(['eth0', 'net1']);
+    expect(networkStatus(api, w).map((e) => e.interface)).toEqual(['eth0', 'net1']);
+    const events = api.calls.filter(isEvent);
+    expect(events.length).toBeGreaterThanOrEqual(1); // the events went out ...
+    expect(events.map((c) => c.status)).toEqual(events.map(() => undefined)); // ... and were never answered
     ok(await w.run('DEL', config));
     nothingAttached(w);
   });

@@ -2,16 +2,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BraidConfig } from '../../src/config/braid-config';
-import type { NadObject } from '../../src/k8s/api';
+import { KubeApi, type NadObject } from '../../src/k8s/api';
+import { KubeClient } from '../../src/k8s/client';
 import { inClusterCredentials, kubeconfigCredentials } from '../../src/k8s/credentials';
 import { isStaticPod, podFromCniArgs } from '../../src/k8s/pod';
 import { networkFromNad, openNadDir, RESOURCE_NAME_ANNOTATION } from '../../src/resolve/nads';
+import { startApiServer, type ApiServer } from '../helpers/apiserver.mjs';
 import { asyncCniError, cniError } from '../helpers/unit';
 
 // The Kubernetes inputs braid reads without a cluster: CNI_ARGS, pod objects, kubeconfig and
-// service-account credentials, NAD manifest directories and NAD → delegate network conversion.
+// service-account credentials, NAD manifest directories and NAD → delegate network conversion; and
+// the API client itself, against the test kube-apiserver (test/helpers/apiserver.mjs).
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -93,8 +96,9 @@ describe('kubeconfigCredentials', () => {
     expect(creds.cert).toBeUndefined();
     expect(creds.key).toBeUndefined();
     expect(creds.insecureSkipTLSVerify).toBe(false);
-    expect(creds.source).toBe(`kubeconfig ${file}`);
+    expect(creds.source).toBe(`kubeconfig ${file}, inline token`);
     expect(creds.source).not.toContain(TOKEN);
+    expect(creds.tlsServerName).toBeUndefined();
   });
 
   it('reads a JSON kubeconfig the same way', () => {
@@ -114,11 +118,44 @@ describe('kubeconfigCredentials', () => {
     expect(kubeconfigCredentials(file, parseYaml).token).toBe('second-token');
   });
 
-  it('prefers an inline token over tokenFile', () => {
+  it('prefers tokenFile over an inline token, as client-go does, and names the file as the source', () => {
     const dir = tempDir();
-    write(dir, 'token', 'from-file');
+    write(dir, 'token', 'from-file\n');
     const file = write(dir, 'kubeconfig', yaml.dump(kubeconfig({ token: TOKEN, tokenFile: 'token' })));
-    expect(kubeconfigCredentials(file, parseYaml).token).toBe(TOKEN);
+    const creds = kubeconfigCredentials(file, parseYaml);
+    expect(creds.token).toBe('from-file');
+    expect(creds.source).toBe(`kubeconfig ${file}, token file ${path.join(dir, 'token')}`);
+  });
+
+  it.each([['missing', undefined], ['empty', '\n']])('falls back to the inline token when tokenFile is %s, saying so without the token', (_what, content) => {
+    const dir = tempDir();
+    if (content !== undefined) write(dir, 'token', content);
+    const file = write(dir, 'kubeconfig', yaml.dump(kubeconfig({ token: TOKEN, tokenFile: 'token' })));
+    const creds = kubeconfigCredentials(file, parseYaml);
+    expect(creds.token).toBe(TOKEN);
+    expect(creds.source).toContain(`inline token (token file ${path.join(dir, 'token')} unusable`);
+    expect(creds.source).not.toContain(TOKEN);
+  });
+
+  it('fails with code 5 naming tokenFile when it is empty and there is no inline token', () => {
+    const dir = tempDir();
+    write(dir, 'token', '  \n');
+    const file = write(dir, 'kubeconfig', yaml.dump(kubeconfig({ tokenFile: 'token' })));
+    const err = cniError(() => kubeconfigCredentials(file, parseYaml));
+    expect(err.code).toBe(5);
+    expect(err.message).toBe(`cannot read token file ${path.join(dir, 'token')}: it is empty`);
+  });
+
+  it('reads tls-server-name, the name to verify the server certificate against', () => {
+    const dir = tempDir();
+    const file = write(dir, 'kubeconfig', yaml.dump(kubeconfig({ token: TOKEN }, { server: 'https://10.250.160.1:6443', 'tls-server-name': 'kubernetes.default.svc' })));
+    expect(kubeconfigCredentials(file, parseYaml).tlsServerName).toBe('kubernetes.default.svc');
+  });
+
+  it('keeps a path prefix of the server URL', () => {
+    const dir = tempDir();
+    const file = write(dir, 'kubeconfig', yaml.dump(kubeconfig({ token: TOKEN }, { server: 'https://rancher.example/k8s/clusters/c-1/' })));
+    expect(kubeconfigCredentials(file, parseYaml).server).toBe('https://rancher.example/k8s/clusters/c-1');
   });
 
   it('reads client certificate, key and CA from files, relative paths resolved against the kubeconfig\'s dir', () => {
@@ -158,6 +195,8 @@ describe('kubeconfigCredentials', () => {
     ['no server', kubeconfig({ token: TOKEN }, {}), 'https://'],
     ['exec credentials', kubeconfig({ token: TOKEN, exec: { command: 'get-token', apiVersion: 'client.authentication.k8s.io/v1' } }), 'exec'],
     ['an auth-provider', kubeconfig({ token: TOKEN, 'auth-provider': { name: 'oidc' } }), 'auth-provider'],
+    ['a proxy-url', kubeconfig({ token: TOKEN }, { server: 'https://10.250.160.1:6443', 'proxy-url': 'http://proxy.example:3128' }), 'cluster "k" sets proxy-url'],
+    ['an empty tls-server-name', kubeconfig({ token: TOKEN }, { server: 'https://10.250.160.1:6443', 'tls-server-name': '' }), 'tls-server-name must be a non-empty string'],
   ])('refuses a kubeconfig with %s: code 7 naming the file, never the token', (_what, doc, why) => {
     const dir = tempDir();
     const file = write(dir, 'kubeconfig', yaml.dump(doc));
@@ -216,7 +255,7 @@ describe('inClusterCredentials', () => {
     expect(creds!.server).toBe('https://10.250.160.1:443');
     expect(creds!.token).toBe(TOKEN);
     expect(creds!.ca?.toString()).toBe('SA CA PEM');
-    expect(creds!.source).toContain(sa);
+    expect(creds!.source).toBe(`in-cluster service account, token file ${path.join(sa, 'token')}`);
     expect(creds!.source).not.toContain(TOKEN);
   });
 
@@ -245,6 +284,73 @@ describe('inClusterCredentials', () => {
     const err = cniError(() => inClusterCredentials({ KUBERNETES_SERVICE_HOST: '10.250.160.1', KUBERNETES_SERVICE_PORT: '443' }, dir));
     expect(err.code).toBe(5);
     expect(err.message).toContain(path.join(dir, 'token'));
+  });
+});
+
+describe('KubeClient and KubeApi against the test kube-apiserver', () => {
+  let server: ApiServer;
+  beforeAll(async () => {
+    server = await startApiServer();
+  });
+  afterEach(() => server.reset());
+  afterAll(() => server.stop());
+
+  const LIMITS = { requestTimeoutMs: 2000, totalTimeoutMs: 4000, attempts: 3 };
+  /** A KubeApi on credentials read from a kubeconfig the test server writes (`server` overrides its URL). */
+  function apiFor(opts: Parameters<ApiServer['kubeconfig']>[1] = {}, edit?: (doc: any) => void): { api: KubeApi; file: string } {
+    const dir = tempDir();
+    let file = server.kubeconfig(dir, opts);
+    if (edit) {
+      const doc = yaml.load(fs.readFileSync(file, 'utf8'));
+      edit(doc);
+      file = write(dir, 'edited.yaml', yaml.dump(doc));
+    }
+    return { api: new KubeApi(new KubeClient(kubeconfigCredentials(file, parseYaml), LIMITS)), file };
+  }
+
+  it('keeps the path prefix of a server URL such as a Rancher proxy\'s /k8s/clusters/<id>', async () => {
+    const { api } = apiFor({ server: `${server.url}/k8s/clusters/c-1` });
+    expect(await api.getPod('ns', 'p')).toBeUndefined(); // the test server does not strip the prefix: a 404 either way
+    expect(server.calls.map((c) => c.path)).toEqual(['/k8s/clusters/c-1/api/v1/namespaces/ns/pods/p']);
+    api.client.close();
+  });
+
+  it('sends tls-server-name as SNI and verifies the server certificate against it', async () => {
+    server.addPod({ metadata: { namespace: 'ns', name: 'p' } });
+    // The server certificate holds IP:127.0.0.1 and DNS:localhost; the kubeconfig names the server by IP.
+    const plain = apiFor().api;
+    expect((await plain.getPod('ns', 'p'))?.metadata.name).toBe('p');
+    const named = apiFor({}, (doc) => { doc.clusters[0].cluster['tls-server-name'] = 'localhost'; }).api;
+    expect((await named.getPod('ns', 'p'))?.metadata.name).toBe('p');
+    expect(server.calls.map((c) => c.servername)).toEqual([undefined, 'localhost']);
+    const other = apiFor({}, (doc) => { doc.clusters[0].cluster['tls-server-name'] = 'kubernetes.example'; }).api;
+    const err = await asyncCniError(other.getPod('ns', 'p'));
+    expect(err.message).toContain('kubernetes.example'); // the certificate does not name it
+    expect(server.calls).toHaveLength(2); // refused at the handshake: no request was made
+    for (const a of [plain, named, other]) a.client.close();
+  });
+
+  const podPath = '/api/v1/namespaces/ns/pods/p';
+  const failures: Array<[string, (s: ApiServer) => void, (a: KubeApi) => Promise<unknown>, string, string]> = [
+    ['a rejected token (401)', (s) => s.addPod({ metadata: { namespace: 'ns', name: 'p' } }), (a) => a.getPod('ns', 'p'), `GET ${podPath}`, 'Unauthorized'],
+    ['a forbidden NAD read (403)', (s) => s.fault({ status: 403, message: 'forbidden by RBAC' }), (a) => a.getNad('ns', 'n'),
+      'GET /apis/k8s.cni.cncf.io/v1/namespaces/ns/network-attachment-definitions/n', 'forbidden by RBAC'],
+    ['a refused status patch (409)', (s) => s.fault({ status: 409 }), (a) => a.patchPodAnnotations('ns', 'p', { a: 'b' }), `PATCH ${podPath}/status`, 'Conflict'],
+    ['a refused event (403)', (s) => s.fault({ status: 403 }), (a) => a.postPodEvent({ namespace: 'ns', name: 'p', uid: 'u' }, 'AddedInterface', 'm'),
+      'POST /api/v1/namespaces/ns/events', 'Forbidden'],
+    ['retries running out (503)', (s) => s.fault({ status: 503, times: Infinity }), (a) => a.getPod('ns', 'p'), `GET ${podPath}`, 'ServiceUnavailable'],
+  ];
+  it.each(failures)('names the server, the call and the credential source, never the token, on %s', async (_what, arrange, call, request, why) => {
+    const wrongToken = 'wrong-token-5c4b3a';
+    const { api, file } = apiFor({ tokenFile: true, ...(why === 'Unauthorized' ? { token: wrongToken } : {}) });
+    arrange(server);
+    const err = await asyncCniError(call(api));
+    api.client.close();
+    expect(err.code).toBe(11);
+    expect(err.message).toContain(`kube-apiserver ${server.url}: ${request} failed: `);
+    expect(err.message).toContain(why);
+    expect(err.message).toContain(`credentials: kubeconfig ${file}, token file ${path.join(path.dirname(file), 'kubeconfig.token')}`);
+    for (const secret of [server.token, wrongToken]) expect(`${err.message} ${err.details}`).not.toContain(secret);
   });
 });
 
@@ -366,6 +472,26 @@ describe('networkFromNad', () => {
     const err = cniError(() => networkFromNad(nadObject('typeless', '{"cniVersion":"1.0.0"}'), braidConfig(tempDir())));
     expect(err.code).toBe(7);
     expect(err.message).toContain('NetworkAttachmentDefinition team/typeless');
+  });
+
+  it.each([
+    ['an object', { cniVersion: '1.0.0', type: 'macvlan' }, 'an object'],
+    ['a list', [{ type: 'macvlan' }], 'a list'],
+    ['a number', 42, 'a number'],
+  ])('fails with code 7 naming the NAD when spec.config (from the API) is %s instead of a string', (_what, spec, got) => {
+    const nad = { metadata: { name: 'objcfg', namespace: 'team' }, spec: { config: spec } } as NadObject;
+    const err = cniError(() => networkFromNad(nad, braidConfig(tempDir())));
+    expect(err.code).toBe(7);
+    expect(err.message).toBe(`NetworkAttachmentDefinition team/objcfg: spec.config must be a string holding the CNI config as JSON text, got ${got}`);
+  });
+
+  it('names the nadDir manifest too when its spec.config is not a string (YAML without the quotes or "|")', async () => {
+    const dir = tempDir();
+    const file = write(dir, 'objcfg.yaml', 'kind: NetworkAttachmentDefinition\nmetadata:\n  name: objcfg\n  namespace: team\nspec:\n  config:\n    cniVersion: 1.0.0\n    type: macvlan\n');
+    const nad = await (await openNadDir(dir)).getNad('team', 'objcfg');
+    const err = cniError(() => networkFromNad(nad!, braidConfig(tempDir())));
+    expect(err.code).toBe(7);
+    expect(err.message).toContain(`NetworkAttachmentDefinition team/objcfg (${file}): spec.config must be a string`);
   });
 
   it('returns the k8s.v1.cni.cncf.io/resourceName annotation', () => {

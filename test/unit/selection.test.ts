@@ -350,9 +350,20 @@ describe('parseDefaultNetworkAnnotation', () => {
     expect(err.message).toContain('exactly one');
   });
 
-  it('passes on an invalid element\'s error', () => {
-    const err = cniError(() => parseDefaultNetworkAnnotation('Bad', 'kube-system'));
+  it.each([
+    ['a bad comma-form name', 'Bad', '"Bad"'],
+    ['a bad comma-form interface', 'calico@bad/if', '"calico@bad/if"'],
+    ['a bad JSON-form element', '[{"name":"calico","mac":"nope"}]', '{"name":"calico","mac":"nope"}'],
+  ])('refuses %s with code 7 naming the default-network annotation, not the networks one, and quoting the element', (_what, value, quoted) => {
+    const err = cniError(() => parseDefaultNetworkAnnotation(value, 'kube-system'));
     expect(err.code).toBe(7);
-    expect(err.message).toContain('"Bad"');
+    expect(err.message).toContain(`invalid ${DEFAULT_NETWORK_ANNOTATION} element ${quoted}`);
+    expect(err.message).not.toContain(NETWORKS_ANNOTATION);
+  });
+
+  it.each(['[{"name":', '{"name":"calico"}'])('refuses the JSON form %j naming the default-network annotation', (value) => {
+    const err = cniError(() => parseDefaultNetworkAnnotation(value, 'kube-system'));
+    expect(err.code).toBe(7);
+    expect(err.message).toMatch(new RegExp(`^invalid ${DEFAULT_NETWORK_ANNOTATION.replace(/\./g, '\\.')}: `));
   });
 });
