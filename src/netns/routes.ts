@@ -27,7 +27,10 @@ function ipBytes(ip: string): Buffer {
  * lose theirs. IPv4 and IPv6 are handled independently.
  */
 export async function applyDefaultRoutes(netns: string, change: DefaultRouteChange): Promise<void> {
-  const { createRtNetlink } = await import('netlink/dist/rt/rt.js');
+  const [{ createRtNetlink }, netlinkBinding] = await Promise.all([import('netlink/dist/rt/rt.js'), import('../native/netlink-binding')]);
+  // dlopen() netlink's addon here, in braid's own netns, not on first use inside runInNetns: a thread
+  // started while the calling thread is in the pod's netns would stay there.
+  netlinkBinding.load();
   const rt = netnsAddon().runInNetns(netns, () => createRtNetlink());
   try {
     const links = await rt.getLinks();

@@ -1,6 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
+import { BRAID, FIXTURE_PLUGINS, parseJson, REFERENCE_PLUGINS, runBraidAsync, type BraidOutcome } from '../helpers/braid';
 import { braidConf, ok } from '../helpers/cni';
 import { hostLinkExists, hostLocalLeases, ip, linksIn, PodSandbox, subnetAllocator } from '../helpers/host';
 import type { ApiServer } from '../helpers/apiserver.mjs';
@@ -93,6 +95,25 @@ class Pod extends PodSandbox {
     });
   }
 
+  /** ADD as run() does it, under `strace -f -y` (openat, setns, clone): braid's outcome and strace's log lines. */
+  async straced(): Promise<{ outcome: BraidOutcome; trace: string[] }> {
+    const log = path.join(this.sb.dir, 'strace.log');
+    const env = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: 'ADD', CNI_CONTAINERID: this.containerID, CNI_NETNS: this.netns, CNI_IFNAME: 'eth0',
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${this.name};K8S_POD_UID=${this.uid}`,
+      CNI_PATH: `${REFERENCE_PLUGINS}:${FIXTURE_PLUGINS}`,
+    };
+    const child = spawn('strace', ['-f', '-y', '-qq', '-e', 'trace=openat,setns,clone,clone3', '-o', log, BRAID], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdin.end(JSON.stringify(this.conf()));
+    const status = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    return { outcome: { status, stdout, stderr, json: parseJson(stdout) }, trace: fs.readFileSync(log, 'utf8').split('\n') };
+  }
+
   status(): any[] {
     return networkStatusOf(api, NS, this.name);
   }
@@ -110,6 +131,34 @@ class Pod extends PodSandbox {
     expect(defaultRoutes(this.ns, 6)).toEqual([]);
     for (const parent of this.parents) expect(hostLinkExists(parent)).toBe(true);
   }
+}
+
+/** netlink's addon as braid's native cache names it (`netlink-<sha256 prefix>.node`). */
+const NETLINK_ADDON = /"[^"]*\/netlink-[0-9a-f]{16}\.node"/;
+
+/**
+ * What braid's own process did while its main thread was in the pod's netns (`setns` into
+ * /run/netns/<ns> until a `setns` back): the netlink addon opened for dlopen(), threads created.
+ * Delegates' processes setns too, so only braid's (strace's first pid) is followed.
+ */
+function whileInPod(trace: string[], ns: string): { netlinkLoaded: boolean; inPod: string[]; entered: number } {
+  const braid = trace[0].split(' ')[0];
+  let inside = false;
+  let entered = 0;
+  let netlinkLoaded = false;
+  const inPod: string[] = [];
+  for (const line of trace) {
+    const [pid] = line.split(' ');
+    const isNetlink = /\bopenat\(/.test(line) && NETLINK_ADDON.test(line);
+    netlinkLoaded ||= isNetlink;
+    if (/\bsetns\(/.test(line) && pid === braid) {
+      inside = line.includes(`/run/netns/${ns}>`);
+      if (inside) entered++;
+    } else if (inside && (isNetlink || (pid === braid && /\bclone3?\(/.test(line)))) {
+      inPod.push(line);
+    }
+  }
+  return { netlinkLoaded, inPod, entered };
 }
 
 describe('default-route (NAD spec v1.3)', () => {
@@ -203,6 +252,35 @@ describe('default-route (NAD spec v1.3)', () => {
     expect(p.cache().attachments.map((att: any) => defaults(att.result))).toEqual([[{ dst: '0.0.0.0/0', gw: p.pod.gw4 }], []]);
     expect(p.status().map((s) => [s.interface, s.gateway])).toEqual([['eth0', [p.pod.gw4]], ['net1', undefined]]);
 
+    await p.checkThenDelete();
+  });
+
+  it('netlink\'s addon is loaded before braid enters the pod netns, and no thread is started in there', async () => {
+    const p = new Pod(false);
+    const net = nextSubnet();
+    p.macvlanNad('mv4', [{ address: `${net.host4(10)}/24`, gateway: net.gw4 }]);
+    p.create([{ name: 'mv4', 'default-route': [net.gw4] }]);
+    const { outcome, trace } = await p.straced();
+    ok(outcome);
+    expect(defaultRoutes(p.ns, 4)).toEqual([{ dst: 'default', gateway: net.gw4, dev: 'net1' }]);
+    const seen = whileInPod(trace, p.ns);
+    expect(seen.netlinkLoaded).toBe(true);
+    expect(seen.entered).toBeGreaterThan(0);
+    expect(seen.inPod).toEqual([]);
+    await p.checkThenDelete();
+  });
+
+  it('a pod without default-route never loads netlink', async () => {
+    const p = new Pod(false);
+    const net = nextSubnet();
+    p.macvlanNad('mv4', [{ address: `${net.host4(10)}/24`, gateway: net.gw4 }]);
+    p.create([{ name: 'mv4' }]);
+    const { outcome, trace } = await p.straced();
+    ok(outcome);
+    const seen = whileInPod(trace, p.ns);
+    expect(seen.netlinkLoaded).toBe(false);
+    expect(seen.entered).toBeGreaterThan(0); // the interface-name checks did enter the pod netns
+    expect(seen.inPod).toEqual([]);
     await p.checkThenDelete();
   });
 
