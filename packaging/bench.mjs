@@ -162,29 +162,31 @@ for (const [label, conf] of [['GET pod', k8sConf], ['pod-annotations capability'
   for (const latency of [0, 10]) {
     api.latencyMs = latency;
     const adds = [], dels = [];
-    let addCalls = 0, delCalls = 0;
+    let addCalls = 0, delCalls = 0, addDepth = 0;
     for (let i = 0; i < WARMUP + Math.max(5, RUNS >> 2); i++) {
       api.resetCalls();
       const a = await timed(() => runAsync(BRAID, cniEnv('ADD', 'eth0', POD_ARGS), conf));
       addCalls = api.calls.length;
+      addDepth = api.sequentialDepth();
       api.resetCalls();
       const d = await timed(() => runAsync(BRAID, cniEnv('DEL', 'eth0', POD_ARGS), conf));
       delCalls = api.calls.length;
       if (i >= WARMUP) { adds.push(a); dels.push(d); }
     }
-    k8sRows.push({ label, latency, add: median(adds), del: median(dels), addCalls, delCalls });
+    k8sRows.push({ label, latency, add: median(adds), del: median(dels), addCalls, addDepth, delCalls });
   }
 }
-console.log('| pod inputs | injected API latency | API requests per ADD | per DEL | ADD wall ms | DEL wall ms |');
-console.log('|---|---|---|---|---|---|');
-for (const r of k8sRows) console.log(`| ${r.label} | ${r.latency} ms | ${r.addCalls} | ${r.delCalls} | ${fmt(r.add)} | ${fmt(r.del)} |`);
+console.log('| pod inputs | injected API latency | API requests per ADD | sequential round trips per ADD | per DEL | ADD wall ms | DEL wall ms |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of k8sRows) console.log(`| ${r.label} | ${r.latency} ms | ${r.addCalls} | ${r.addDepth} | ${r.delCalls} | ${fmt(r.add)} | ${fmt(r.del)} |`);
 for (const label of ['GET pod', 'pod-annotations capability']) {
   const [z, ten] = k8sRows.filter((r) => r.label === label);
-  const sequential = (ten.add - z.add) / 10;
   const target = label === 'GET pod' ? 3 : 2;
-  console.log(`\n${label}: ADD pays ≈ ${sequential.toFixed(1)} sequential round-trip latencies (target ≤ ${target}: ${verdict(sequential <= target + 0.5)}); DEL makes ${ten.delCalls} API requests (target 0: ${verdict(ten.delCalls === 0)})`);
+  // The verdict counts round trips in the server's log at 10 ms (exact); the wall-time estimate beside it carries process noise.
+  const estimate = (ten.add - z.add) / 10;
+  console.log(`\n${label}: ADD makes ${ten.addDepth} sequential round trips (target ≤ ${target}: ${verdict(ten.addDepth <= target)}; ` +
+    `wall-time estimate ≈ ${estimate.toFixed(1)} latencies); DEL makes ${ten.delCalls} API requests (target 0: ${verdict(ten.delCalls === 0)})`);
 }
-api.latencyMs = 0;
 
 // ---- 3. Plain pods must not pay for SR-IOV and netns features (issue: high-performance networks)
 console.log('\n### What plain pods pay for device IDs and netns operations\n');

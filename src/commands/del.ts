@@ -4,7 +4,6 @@ import type { BraidConfig } from '../config/braid-config';
 import { joinErrors } from '../delegate/invoke';
 import { removeDeviceInfo } from '../devices/device-info';
 import { log } from '../log';
-import { resolveAttachments } from '../resolve/resolve';
 import { readCache, removeCache, writeCache, type CachedAttachment } from '../store/cache';
 import { netnsForDel, newCache, withContainerLock } from './common';
 import { teardown } from './teardown';
@@ -40,6 +39,7 @@ async function attachmentsFromConfig(req: Request, config: BraidConfig, reason: 
   const corrupt = `cache for container ${req.containerID} is corrupt (${reason})`;
   log('error', `${corrupt}; best-effort DEL from the current config`);
   try {
+    const { resolveAttachments } = await import('../resolve/resolve'); // only here: DEL from a sound cache never resolves
     return (await resolveAttachments(req, config)).plan.map((a) => ({ ...a, state: 'added' }));
   } catch (e) {
     const err = asCniError(e);

@@ -125,6 +125,8 @@ export declare class ApiServer {
   reset(): void;
   /** The largest number of requests matching `pred` handled at the same moment. */
   maxOverlap(pred?: (call: ApiCall) => boolean): number;
+  /** Sequential round trips among the requests matching `pred` (a chain of each-after-the-last-answered). */
+  sequentialDepth(pred?: (call: ApiCall) => boolean): number;
   /** Writes `<dir>/<name>.yaml` pointing at this server (CA inlined) and returns its path. */
   kubeconfig(dir: string, opts?: KubeconfigOptions): string;
   stop(): Promise<void>;

@@ -307,6 +307,19 @@ export class ApiServer {
   }
 
   /**
+   * Sequential round trips among the requests matching `pred`: the longest chain of requests each of
+   * which began after the one before it was answered. Parallel requests count once.
+   */
+  sequentialDepth(pred = () => true) {
+    const calls = this.calls.filter(pred).sort((a, b) => a.at - b.at);
+    const depth = [];
+    calls.forEach((c, i) => {
+      depth[i] = 1 + Math.max(0, ...calls.slice(0, i).map((p, j) => (p.done !== undefined && p.done <= c.at ? depth[j] : 0)));
+    });
+    return Math.max(0, ...depth);
+  }
+
+  /**
    * Writes a kubeconfig for this server into `dir` and returns its path. Auth: the server's token
    * (default), `token: "<other>"`, `tokenFile: true`, or `clientCert: true`. The CA is inlined, so the
    * file stays valid after stop().

@@ -688,6 +688,7 @@ describe('network-status, events and round trips', () => {
     expect(calls).toHaveLength(4);
     expect(api.maxOverlap(isNadGet)).toBeGreaterThanOrEqual(2);
     expect(api.maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(api.sequentialDepth((c) => !isEvent(c))).toBe(3); // pod, then both NADs at once, then the patch
     expect(api.calls.filter(isEvent).length).toBeLessThanOrEqual(3); // events are counted apart: at most one per attachment
 
     api.resetCalls();
@@ -704,6 +705,7 @@ describe('network-status, events and round trips', () => {
       capabilities: { [POD_ANNOTATIONS]: true },
       runtimeConfig: { [POD_ANNOTATIONS]: { [NETWORKS]: 'cap-a, cap-b' } },
     });
+    api.latencyMs = 150; // so that parallel requests visibly overlap
     ok(await w.run('ADD', config));
     expect(linksIn(w.ns).sort()).toEqual(['eth0', 'net1', 'net2']);
     const calls = apiCalls(api);
@@ -711,6 +713,7 @@ describe('network-status, events and round trips', () => {
     expect(calls.filter(isNadGet)).toHaveLength(2);
     expect(patches(api)).toHaveLength(1);
     expect(calls).toHaveLength(3);
+    expect(api.sequentialDepth((c) => !isEvent(c))).toBe(2); // both NADs at once, then the patch
     expect(networkStatus(api, w).map((e) => e.name)).toEqual(['podnet', 'team-a/cap-a', 'team-a/cap-b']);
     api.resetCalls();
     ok(await w.run('DEL', config));
