@@ -1,5 +1,4 @@
-import { readSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, readSync } from 'node:fs';
 import { asCniError, CniError, ErrorCode } from './cni/errors';
 import { parseEnv } from './cni/env';
 import { CURRENT_VERSION, isSupportedVersion } from './cni/version';
@@ -9,8 +8,18 @@ import { writeAll } from './stdio';
 // Entry point. VERSION is answered before anything heavier than this file is evaluated: every
 // other module is imported lazily, only by the command that needs it.
 
+// A terminal (or /dev/null) on stdin means no config. fstat rather than tty.isatty: node:tty pulls in
+// node's whole net/stream stack, which VERSION would otherwise pay for.
+function stdinIsCharDevice(): boolean {
+  try {
+    return fstatSync(0).isCharacterDevice();
+  } catch {
+    return true; // no stdin at all: nothing to read either
+  }
+}
+
 function readStdin(): string {
-  if (isatty(0)) return '';
+  if (stdinIsCharDevice()) return '';
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(65536);
   for (;;) {

@@ -1,7 +1,6 @@
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { createHash } from 'node:crypto';
 
 // Native addons ride inside the single executable as bytes (esbuild "binary" loader). dlopen() needs
 // a real file, so each is written once to a private root-owned directory under a name carrying its
@@ -29,7 +28,10 @@ export function loadEmbeddedAddon<T>(name: string, bytes: Uint8Array, sha256: st
   try {
     const st = fs.statSync(file);
     ok = st.isFile() && st.size === bytes.length && trusted(st) && trusted(fs.statSync(dir));
-    if (ok && process.env.BRAID_VERIFY_NATIVE === '1') ok = createHash('sha256').update(fs.readFileSync(file)).digest('hex') === sha256;
+    if (ok && process.env.BRAID_VERIFY_NATIVE === '1') {
+      const { createHash } = require('node:crypto') as typeof import('node:crypto'); // only here: crypto costs ~2 ms to load
+      ok = createHash('sha256').update(fs.readFileSync(file)).digest('hex') === sha256;
+    }
   } catch {
     ok = false;
   }
