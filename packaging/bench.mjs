@@ -63,7 +63,9 @@ function check(r, what) {
   if (r.status !== 0) throw new Error(`${what} exited ${r.status}: ${r.stdout} ${r.stderr}`);
 }
 function run(file, childEnv, input = '') {
-  check(spawnSync(file, [], { env: childEnv, input, encoding: 'utf8' }), file);
+  const r = spawnSync(file, [], { env: childEnv, input, encoding: 'utf8' });
+  check(r, file);
+  return r.stdout;
 }
 // Async variant: the API and kubelet test servers live in this process, so it must not block.
 function runAsync(file, childEnv, input = '') {
@@ -106,13 +108,15 @@ try {
 // ---- 1. start-up and braid's own overhead (issue: core)
 console.log(`\nbraid bench: ${RUNS} runs per arm after ${WARMUP} warm-ups, arms alternated; ${os.cpus().length} cores; NODE_EXTRA_CA_CERTS unset`);
 console.log('\n### Start-up and overhead (3-network pod: bridge, macvlan, host-device)\n');
+const directResults = [];
 const core = await measure({
   'node22 -e 0': () => check(spawnSync(NODE22, ['-e', '0'], { env }), 'node'),
   'braid VERSION': () => run(BRAID, { ...env, CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}'),
   'braid ADD (3 networks)': () => run(BRAID, cniEnv('ADD', 'eth0'), braidConf({ delegates })),
   'braid DEL (3 networks)': () => run(BRAID, cniEnv('DEL', 'eth0'), braidConf({ delegates })),
-  'direct ADD (3 plugins)': () => delegates.forEach((d, i) => run(path.join(PLUGINS, d.type), cniEnv('ADD', ifnames[i]), JSON.stringify(d))),
-  'direct DEL (3 plugins)': () => [...delegates].reverse().forEach((d, i) => run(path.join(PLUGINS, d.type), cniEnv('DEL', ifnames[2 - i]), JSON.stringify(d))),
+  // As libcni does for ≥ 0.4.0 (and braid from its cache), DEL carries the ADD result as prevResult.
+  'direct ADD (3 plugins)': () => delegates.forEach((d, i) => { directResults[i] = JSON.parse(run(path.join(PLUGINS, d.type), cniEnv('ADD', ifnames[i]), JSON.stringify(d))); }),
+  'direct DEL (3 plugins)': () => [2, 1, 0].forEach((i) => run(path.join(PLUGINS, delegates[i].type), cniEnv('DEL', ifnames[i]), JSON.stringify({ ...delegates[i], prevResult: directResults[i] }))),
 });
 table(core);
 const node = median(core['node22 -e 0']);
