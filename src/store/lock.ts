@@ -5,19 +5,41 @@ import { ensurePrivateDir, safeFileName } from './files';
 
 const POLL_MS = 20;
 
-function alive(pid: number): boolean {
+// A lock names its holder by PID and start time ("<pid> <start>"; the start is field 22 of
+// /proc/<pid>/stat, in clock ticks since boot). A PID reused by another process after braid died, or
+// after a reboot (the locks live under cniDir, on disk), then no longer passes for the holder.
+function startTime(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let self: string | undefined;
+function selfToken(): string {
+  self ??= `${process.pid} ${startTime(process.pid) ?? ''}`.trim();
+  return self;
+}
+
+// The holder still runs: same PID and same start time (a bare PID, as older locks hold, is only checked for life).
+function alive(token: string): boolean {
+  const [pid, start] = token.split(' ');
+  if (start !== undefined) return startTime(Number(pid)) === start;
+  try {
+    process.kill(Number(pid), 0);
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
-function ownerOf(file: string): number | undefined {
+// The holder's token; undefined while the holder has created the file but not yet written it.
+function ownerOf(file: string): string | undefined {
   try {
-    const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    return Number.isFinite(pid) ? pid : undefined;
+    const token = fs.readFileSync(file, 'utf8').trim();
+    return /^\d+( \d+)?$/.test(token) ? token : undefined;
   } catch {
     return undefined;
   }
@@ -27,8 +49,9 @@ function ownerOf(file: string): number | undefined {
 // exclusive `.break` file, and the lock is removed only if it still names the dead holder: a lock that
 // someone re-took meanwhile is never removed. (Only takeovers remove other processes' locks.)
 function breakStale(file: string): void {
-  const pid = ownerOf(file);
-  if (pid === undefined || alive(pid)) return;
+  const holder = ownerOf(file);
+  // A holder writes its token right after creating the file: one without a token for long is debris.
+  if (holder === undefined ? !olderThan(file, ABANDONED_MS) : alive(holder)) return;
   const guard = `${file}.break`;
   try {
     fs.closeSync(fs.openSync(guard, 'wx', 0o600));
@@ -37,21 +60,25 @@ function breakStale(file: string): void {
     return;
   }
   try {
-    if (ownerOf(file) === pid) fs.rmSync(file, { force: true });
+    if (ownerOf(file) === holder) fs.rmSync(file, { force: true });
   } finally {
     fs.rmSync(guard, { force: true });
   }
 }
 
-// A takeover holds its guard for microseconds; one older than this was left by a process that died inside it.
-const GUARD_MAX_AGE_MS = 10_000;
+// Takeover guards and unwritten locks exist for microseconds; older ones were left by a process that died.
+const ABANDONED_MS = 10_000;
+
+function olderThan(file: string, ms: number): boolean {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs > ms;
+  } catch {
+    return false; // gone already
+  }
+}
 
 function clearAbandonedGuard(guard: string): void {
-  try {
-    if (Date.now() - fs.statSync(guard).mtimeMs > GUARD_MAX_AGE_MS) fs.rmSync(guard, { force: true });
-  } catch {
-    // gone already
-  }
+  if (olderThan(guard, ABANDONED_MS)) fs.rmSync(guard, { force: true });
 }
 
 /** Runs `fn` holding the per-container lock `<dir>/<id>.lock` (0600 file, 0700 dir), waiting up to `timeoutMs`. */
@@ -62,7 +89,7 @@ export async function withLock<T>(dir: string, id: string, timeoutMs: number, fn
   for (;;) {
     try {
       const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, String(process.pid));
+      fs.writeSync(fd, selfToken());
       fs.closeSync(fd);
       break;
     } catch (e) {
@@ -77,6 +104,6 @@ export async function withLock<T>(dir: string, id: string, timeoutMs: number, fn
   try {
     return await fn();
   } finally {
-    if (ownerOf(file) === process.pid) fs.rmSync(file, { force: true });
+    if (ownerOf(file) === selfToken()) fs.rmSync(file, { force: true });
   }
 }

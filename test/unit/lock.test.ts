@@ -13,6 +13,12 @@ function deadPid(): number {
   return spawnSync('true').pid!;
 }
 
+/** How a lock names a running process: its PID and its start time from /proc/<pid>/stat. */
+function tokenOf(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+}
+
 describe('withLock', () => {
   let dir: string;
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-unit-lock-')); });
@@ -24,7 +30,7 @@ describe('withLock', () => {
       owner: fs.readFileSync(path.join(locks, 'c1.lock'), 'utf8'),
       mode: fs.statSync(path.join(locks, 'c1.lock')).mode & 0o777,
     }));
-    expect(seen).toEqual({ owner: String(process.pid), mode: 0o600 });
+    expect(seen).toEqual({ owner: tokenOf(process.pid), mode: 0o600 });
     expect(fs.statSync(locks).mode & 0o777).toBe(0o700);
     expect(fs.readdirSync(locks)).toEqual([]);
   });
@@ -47,12 +53,32 @@ describe('withLock', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
-  it('never takes over a live holder\'s lock: it gives up with code 11 naming the container', async () => {
-    fs.writeFileSync(path.join(dir, 'c1.lock'), String(process.ppid));
+  it.each([
+    ['PID and start time', () => tokenOf(process.ppid)],
+    ['bare PID, as older locks hold', () => String(process.ppid)],
+  ])('never takes over a live holder\'s lock (%s): it gives up with code 11 naming the container', async (_, token) => {
+    fs.writeFileSync(path.join(dir, 'c1.lock'), token());
     const err = await asyncCniError(withLock(dir, 'c1', 200, async () => 'ran'));
     expect(err.code).toBe(11);
     expect(err.message).toContain('container c1 is locked');
-    expect(fs.readFileSync(path.join(dir, 'c1.lock'), 'utf8')).toBe(String(process.ppid));
+    expect(fs.readFileSync(path.join(dir, 'c1.lock'), 'utf8')).toBe(token());
+  });
+
+  it('takes over a lock whose PID now belongs to another process (PID reuse after a crash or a reboot)', async () => {
+    const [pid, start] = tokenOf(process.ppid).split(' ');
+    fs.writeFileSync(path.join(dir, 'c1.lock'), `${pid} ${Number(start) + 1}`);
+    expect(await withLock(dir, 'c1', 2000, async () => 'ran')).toBe('ran');
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('takes over a lock file left without a holder (garbage, or a crash between create and write) once it is old', async () => {
+    const lock = path.join(dir, 'c1.lock');
+    fs.writeFileSync(lock, 'garbage');
+    await asyncCniError(withLock(dir, 'c1', 100, async () => 'ran')); // a fresh one may be a holder mid-write
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    expect(await withLock(dir, 'c1', 2000, async () => 'ran')).toBe('ran');
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it('clears a takeover guard abandoned by a process that died inside it', async () => {
