@@ -4,7 +4,7 @@ import type { BraidConfig } from '../config/braid-config';
 import type { NetworkConfig } from '../config/netconf';
 import { gcNetwork, joinErrors, type ValidAttachment } from '../delegate/invoke';
 import { log } from '../log';
-import { configuredNetworks } from '../resolve/resolve';
+import { offlineNetworks } from '../resolve/resolve';
 import { listCachedContainers, readCache, removeCache, writeCache } from '../store/cache';
 import { delegateEnv, withContainerLock } from './common';
 import { teardown } from './teardown';
@@ -36,8 +36,9 @@ export async function gc(req: Request, config: BraidConfig, doc: Record<string, 
   };
   const errors: CniError[] = [];
   try {
-    const { clusterNetwork, secondaries } = configuredNetworks(config);
-    [clusterNetwork, ...secondaries].forEach((s) => know(s.config));
+    const { clusterNetwork, secondaries, apiOnly } = await offlineNetworks(config);
+    [clusterNetwork, ...secondaries].forEach((net) => net && know(net));
+    if (apiOnly.length > 0) log('verbose', `GC: ${apiOnly.join(', ')}: NADs only the API knows; reached through the cache only`);
   } catch (e) {
     log('error', `GC: cannot load the configured networks: ${(e as Error).message}`);
   }

@@ -1,7 +1,7 @@
 import { CniError, ErrorCode } from '../cni/errors';
 import type { Command, Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
-import { normalizeNetwork, resolveNetworkFromDisk } from '../config/netconf';
+import { findNetworkByName, normalizeNetwork, resolveNetworkFromDisk, type NetworkConfig } from '../config/netconf';
 import type { KubeApi } from '../k8s/api';
 import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
 import { log } from '../log';
@@ -44,14 +44,42 @@ function inlineDelegates(config: BraidConfig): Selection[] {
   return (config.delegates ?? []).map((d, i) => ({ config: normalizeNetwork(d, `delegates[${i}]`, config.cniVersion) }));
 }
 
-/** The networks the config names, read from disk only: the cluster network, further inline delegates, defaultNetworks. */
-export function configuredNetworks(config: BraidConfig): { clusterNetwork: Selection; secondaries: Selection[] } {
-  const inline = inlineDelegates(config);
-  const clusterNetwork = config.clusterNetwork
-    ? { config: resolveNetworkFromDisk(config.clusterNetwork, config.confDir, config.cniVersion) }
-    : inline[0];
-  const defaults = config.defaultNetworks.map((ref) => ({ config: resolveNetworkFromDisk(ref, config.confDir, config.cniVersion) }));
-  return { clusterNetwork, secondaries: [...inline.slice(1), ...defaults] };
+/** The networks the config names, as far as they resolve without the API; API-only NADs are left out. */
+export interface OfflineNetworks {
+  /** undefined when it is a NAD that only the API knows. */
+  clusterNetwork?: NetworkConfig;
+  secondaries: NetworkConfig[];
+  /** Names left out because only the API can resolve them. */
+  apiOnly: string[];
+}
+
+/**
+ * The cluster network, further inline delegates and defaultNetworks, resolved as ADD would but without
+ * the API (STATUS and GC are frequent and must stay cheap): a name is a NAD of nadDir, else a conf in
+ * confDir; with an API configured, a name found in neither is taken to be a NAD and left out.
+ * `clusterOnly` resolves nothing else.
+ */
+export async function offlineNetworks(config: BraidConfig, opts: { clusterOnly?: boolean } = {}): Promise<OfflineNetworks> {
+  const hasApi = config.kubeconfig !== '' || process.env.KUBERNETES_SERVICE_HOST !== undefined;
+  const nads = !hasApi && config.nadDir ? await openNadDir(config.nadDir) : undefined;
+  const apiOnly: string[] = [];
+  const resolve = async (ref: string): Promise<NetworkConfig | undefined> => {
+    if (!ref.includes('/')) {
+      const nad = await nads?.getNad(config.multusNamespace, ref);
+      if (nad) return networkFromNad(nad, config).config;
+      if (hasApi && !findNetworkByName(config.confDir, ref, config.cniVersion)) {
+        apiOnly.push(ref);
+        return undefined;
+      }
+    }
+    return resolveNetworkFromDisk(ref, config.confDir, config.cniVersion); // or its "not found" error
+  };
+  const inline = inlineDelegates(config).map((s) => s.config);
+  const clusterNetwork = config.clusterNetwork ? await resolve(config.clusterNetwork) : inline[0];
+  if (opts.clusterOnly) return { clusterNetwork, secondaries: [], apiOnly };
+  const defaults = await Promise.all(config.defaultNetworks.map(resolve));
+  const secondaries = [...inline.slice(1), ...defaults].filter((n): n is NetworkConfig => n !== undefined);
+  return { clusterNetwork, secondaries, apiOnly };
 }
 
 // A NAD named by a selection element: `namespace/name` in status, with the element's requests.

@@ -695,6 +695,19 @@ describe('GC', () => {
     expect(sb.cacheFiles().sort()).toEqual([broken.containerID, 'multus%2Fleftover'].sort());
   });
 
+  it('reaches a cluster network given by name as ADD would: a NAD of nadDir, with no API call', () => {
+    const sb = sandbox();
+    const log = path.join(sb.dir, 'fake.log');
+    sb.write('nads/clusternet.yaml', [
+      'apiVersion: k8s.cni.cncf.io/v1', 'kind: NetworkAttachmentDefinition',
+      'metadata: {name: clusternet, namespace: kube-system}',
+      `spec: {config: '${JSON.stringify({ cniVersion: '1.1.0', type: 'fake', tag: 'from-nad' })}'}`, '',
+    ].join('\n'));
+    const config = braidConf(sb, [], { delegates: undefined, clusterNetwork: 'clusternet', nadDir: path.join(sb.dir, 'nads'), cniVersion: '1.1.0' });
+    ok(runBraid({ command: 'GC', env: { FAKE_LOG: log }, config: { ...config, 'cni.dev/valid-attachments': [] } }));
+    expect(fakeCalls(log).map((c) => `${c.command} ${c.config.name} ${c.config.tag}`)).toEqual(['GC clusternet from-nad']);
+  });
+
   it('refuses GC with code 1 when the config is older than 1.1.0', () => {
     const sb = sandbox();
     const log = path.join(sb.dir, 'fake.log');
