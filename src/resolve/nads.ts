@@ -17,6 +17,11 @@ async function loadYaml(): Promise<typeof import('js-yaml')> {
   return import('js-yaml');
 }
 
+/** True when openApi would open an API: a kubeconfig, or in-cluster (KUBERNETES_SERVICE_HOST and _PORT set). No file is read. */
+export function apiConfigured(config: BraidConfig, env: NodeJS.ProcessEnv = process.env): boolean {
+  return config.kubeconfig !== '' || (!!env.KUBERNETES_SERVICE_HOST && !!env.KUBERNETES_SERVICE_PORT);
+}
+
 /** Opens the Kubernetes API when a kubeconfig is configured or braid runs in-cluster; undefined otherwise. */
 export async function openApi(config: BraidConfig): Promise<KubeApi | undefined> {
   const { inClusterCredentials, kubeconfigCredentials } = await import('../k8s/credentials');

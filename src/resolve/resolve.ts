@@ -13,7 +13,7 @@ import {
   parseNetworksAnnotation,
   type NetworkSelection,
 } from '../selection/networks';
-import { networkFromNad, openApi, openNadDir, type NadSource } from './nads';
+import { apiConfigured, networkFromNad, openApi, openNadDir, type NadSource } from './nads';
 
 /** The runtimeConfig key containerd and CRI-O fill with the pod's annotations (when braid declares the capability). */
 export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
@@ -60,7 +60,7 @@ export interface OfflineNetworks {
  * `clusterOnly` resolves nothing else.
  */
 export async function offlineNetworks(config: BraidConfig, opts: { clusterOnly?: boolean } = {}): Promise<OfflineNetworks> {
-  const hasApi = config.kubeconfig !== '' || process.env.KUBERNETES_SERVICE_HOST !== undefined;
+  const hasApi = apiConfigured(config);
   const nads = !hasApi && config.nadDir ? await openNadDir(config.nadDir) : undefined;
   const apiOnly: string[] = [];
   const resolve = async (ref: string): Promise<NetworkConfig | undefined> => {
