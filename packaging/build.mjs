@@ -84,7 +84,7 @@ await esbuild.build({
   bundle: true, platform: 'node', format: 'cjs', target: 'node22',
   minify: !has('--no-minify'), legalComments: 'none', logLevel: 'warning',
   loader: { '.node': 'binary' },
-  define: { __NETLINK_ADDON_SHA256__: JSON.stringify(addonSha), __NETNS_ADDON_SHA256__: JSON.stringify(sha256(netnsAddon)) },
+  define: { BRAID_VERSION: JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version), __NETLINK_ADDON_SHA256__: JSON.stringify(addonSha), __NETNS_ADDON_SHA256__: JSON.stringify(sha256(netnsAddon)) },
   plugins: [netlinkNative],
 });
 if (has('--bundle-only')) process.exit(0);

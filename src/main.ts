@@ -5,6 +5,10 @@ import { CURRENT_VERSION, isSupportedVersion } from './cni/version';
 import { version } from './commands/version';
 import { writeAll } from './stdio';
 
+/** The package version, set by the build (package.json). */
+declare const BRAID_VERSION: string;
+const PACKAGE_VERSION = typeof BRAID_VERSION === 'string' ? BRAID_VERSION : '0.0.0-dev';
+
 // Entry point. VERSION is answered before anything heavier than this file is evaluated: every
 // other module is imported lazily, only by the command that needs it.
 
@@ -43,11 +47,6 @@ function readStdin(): string {
 }
 
 async function run(stdin: string, setVersion: (v: string) => void): Promise<unknown> {
-  if (process.argv[2] === '--version' || process.argv[2] === 'version') {
-    writeAll(2, `braid ${CURRENT_VERSION} CNI meta-plugin; CNI versions ${version('').supportedVersions.join(', ')}\n`);
-    return undefined;
-  }
-  if (!process.env.CNI_COMMAND) throw new CniError(ErrorCode.InvalidEnv, 'required env variables [CNI_COMMAND] missing');
   const req = parseEnv(process.env);
   if (req.command === 'VERSION') return version(stdin);
   const { decodeJson, parseBraidConfig } = await import('./config/braid-config');
@@ -70,7 +69,36 @@ async function run(stdin: string, setVersion: (v: string) => void): Promise<unkn
   }
 }
 
+// Operator mode: no CNI_COMMAND. Flags and subcommands; the CNI paths never load any of this.
+async function runTool(args: string[]): Promise<number> {
+  const [first = '', ...rest] = args;
+  if (first === '--version' || first === '-v' || first === 'version') {
+    writeAll(1, `braid ${PACKAGE_VERSION}\nCNI versions: ${version('').supportedVersions.join(', ')}\n`);
+    return 0;
+  }
+  const { helpText } = await import('./cli/help');
+  if (first === '--help' || first === '-h' || first === 'help') {
+    writeAll(1, helpText());
+    return 0;
+  }
+  const { SUBCOMMANDS } = await import('./cli/subcommands');
+  const sub = Object.hasOwn(SUBCOMMANDS, first) ? SUBCOMMANDS[first] : undefined;
+  if (sub) return (await sub.load()).main(rest);
+  // No CNI_COMMAND and nothing braid knows: a person at a shell, not a runtime.
+  writeAll(2, `${first ? `braid: unknown subcommand ${JSON.stringify(first)}\n\n` : ''}${helpText()}`);
+  return first ? 2 : 1;
+}
+
 async function main(): Promise<void> {
+  if (!process.env.CNI_COMMAND) {
+    let code = 1;
+    try {
+      code = await runTool(process.argv.slice(2));
+    } catch (e) {
+      writeAll(2, `braid: ${(e as Error).message}\n`);
+    }
+    process.exit(code);
+  }
   let cniVersion = CURRENT_VERSION;
   let exitCode = 0;
   let output: unknown;

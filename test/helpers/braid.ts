@@ -86,3 +86,11 @@ export function runBraidAsync(call: BraidCall): Promise<BraidOutcome & { ms: num
     child.stdin.end(input);
   });
 }
+
+/** Runs dist/braid as an operator does at a shell: arguments, no CNI_* variables (unless `env` sets them). */
+export function runBraidTool(args: string[], env: Record<string, string> = {}, input = ''): BraidOutcome {
+  const r = spawnSync(BRAID, args, {
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env }, input, encoding: 'utf8', timeout: 120_000,
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: parseJson(r.stdout) };
+}

@@ -1,0 +1,14 @@
+/** A human subcommand of the braid executable: loaded only when it is the one asked for. */
+export interface Subcommand {
+  /** One line for `braid --help`. */
+  summary: string;
+  /** Loads the module; its `main(args)` resolves to the exit code. */
+  load: () => Promise<{ main: (args: string[]) => Promise<number> }>;
+}
+
+/**
+ * Every subcommand, by name. Each entry is one line so that new subcommands never touch main.ts:
+ * `braid <name> --help` is the subcommand's own business.
+ */
+export const SUBCOMMANDS: Record<string, Subcommand> = {
+};
