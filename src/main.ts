@@ -90,10 +90,14 @@ async function runTool(args: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  if (!process.env.CNI_COMMAND) {
+  // Runtimes exec plugins without arguments: one that forgot CNI_COMMAND (other CNI_* set) still gets
+  // CNI error JSON; a person at a shell gets the tools.
+  const args = process.argv.slice(2);
+  const runtimeCall = args.length === 0 && Object.keys(process.env).some((k) => k.startsWith('CNI_'));
+  if (!process.env.CNI_COMMAND && !runtimeCall) {
     let code = 1;
     try {
-      code = await runTool(process.argv.slice(2));
+      code = await runTool(args);
     } catch (e) {
       writeAll(2, `braid: ${(e as Error).message}\n`);
     }

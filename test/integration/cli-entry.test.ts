@@ -34,6 +34,13 @@ describe('braid as a command for people', () => {
     expect(r.stderr).toContain('unknown subcommand "frobnicate"');
   });
 
+  it('a runtime-style call (CNI_* set) without CNI_COMMAND still gets code 4 JSON naming CNI_COMMAND', () => {
+    const r = runBraidTool([], { CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' }, '{"cniVersion":"1.1.0"}');
+    expect(r.status).not.toBe(0);
+    expect(r.json).toMatchObject({ code: 4 });
+    expect(r.json.msg).toContain('CNI_COMMAND');
+  });
+
   it('CNI mode still answers an unknown CNI_COMMAND with code 4 JSON', () => {
     const r = runBraid({ command: 'FROB' });
     expect(r.status).not.toBe(0);
