@@ -5,7 +5,7 @@ import { findNetworkByName, normalizeNetwork, resolveNetworkFromDisk, type Netwo
 import type { KubeApi } from '../k8s/api';
 import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
 import { log } from '../log';
-import { buildPlan, type Attachment, type Selection } from '../plan/plan';
+import { buildPlan, type Attachment, type PlanInput, type Selection } from '../plan/plan';
 import {
   DEFAULT_NETWORK_ANNOTATION,
   NETWORKS_ANNOTATION,
@@ -195,12 +195,25 @@ function kubeletPodUid(ref: PodRef, pod: PodContext | undefined): string {
   return (isStaticPod({ metadata }) ? pod.annotations['kubernetes.io/config.hash'] : pod.uid) ?? '';
 }
 
+/** The gathered inputs of an ADD, before planning: what buildPlan needs, plus the pod and the API to report to. */
+export interface ResolvedInputs {
+  input: PlanInput;
+  pod?: PodContext;
+  api?: KubeApi;
+}
+
+/** Gathers the inputs of an ADD and plans it (see resolveInputs). */
+export async function resolveAttachments(req: Request, config: BraidConfig): Promise<Resolution> {
+  const { input, pod, api } = await resolveInputs(req, config);
+  return { plan: buildPlan(input), pod, api };
+}
+
 /**
- * Gathers the inputs of an ADD and plans it, with as few sequential API round trips as possible:
+ * Gathers the inputs of an ADD, with as few sequential API round trips as possible:
  * the pod (skipped when the runtime passed its annotations) and config networks named by name go
  * out together; the pod's NADs follow as soon as its annotations are known, all in parallel.
  */
-export async function resolveAttachments(req: Request, config: BraidConfig): Promise<Resolution> {
+export async function resolveInputs(req: Request, config: BraidConfig): Promise<ResolvedInputs> {
   const ref = podFromCniArgs(req.args);
   // Kubernetes (or the NAD directory) is opened only when something may be looked up in it.
   const byName = [config.clusterNetwork ?? '', ...config.defaultNetworks].some((n) => n !== '' && !n.includes('/'));
@@ -231,9 +244,9 @@ export async function resolveAttachments(req: Request, config: BraidConfig): Pro
   }
   const secondaries = pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries];
   const devices = await kubeletDevices(config, ref, pod, [clusterNetwork, ...secondaries]);
-  const plan = buildPlan({
+  const input: PlanInput = {
     clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args,
     devices, containerID: req.containerID, deviceInfoDir: config.deviceInfoDir,
-  });
-  return { plan, pod, api };
+  };
+  return { input, pod, api };
 }

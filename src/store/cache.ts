@@ -24,6 +24,8 @@ export interface ContainerCache {
   ifname: string;
   /** The cniVersion braid was called with. */
   cniVersion: string;
+  /** CNI_ARGS as the runtime gave them to ADD (absent in caches of older builds). */
+  args?: string;
   attachments: CachedAttachment[];
 }
 
