@@ -8,7 +8,7 @@ import { readDeviceInfo, stageDeviceInfo } from '../devices/device-info';
 import { log } from '../log';
 import { assertIfnameFree } from '../netns/interfaces';
 import { defaultRouteChange, resultAfterChange } from '../plan/default-route';
-import type { Attachment } from '../plan/plan';
+import { undeclaredWarning, type Attachment } from '../plan/plan';
 import { resolveAttachments, type Resolution } from '../resolve/resolve';
 import { mergeResults } from '../result/merge';
 import { readCache, removeCache, writeCache, type CachedAttachment, type ContainerCache } from '../store/cache';
@@ -23,6 +23,7 @@ import { teardown } from './teardown';
 export async function add(req: Request, config: BraidConfig): Promise<Record<string, unknown>> {
   await waitForReadiness(config);
   const resolution = await resolveAttachments(req, config);
+  for (const att of resolution.plan) for (const key of att.undeclared ?? []) log('warning', undeclaredWarning(att.network, key));
   checkPlugins(resolution.plan, pluginDirs(config, req));
   return withContainerLock(config, req.containerID, async () => {
     const previous = readCache(config.cniDir, req.containerID);

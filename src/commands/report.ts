@@ -3,16 +3,20 @@ import type { BraidConfig } from '../config/braid-config';
 import type { KubeApi } from '../k8s/api';
 import { log } from '../log';
 import { podInterfaces } from '../netns/interfaces';
+import { undeclaredWarning } from '../plan/plan';
 import type { PodContext } from '../resolve/resolve';
 import { NETWORK_STATUS_ANNOTATION, statusEntries } from '../result/status';
 import type { CachedAttachment } from '../store/cache';
+
+/** The reason of the Warning event for a pod request no plugin declared the capability for. */
+export const UNDECLARED_REASON = 'UndeclaredCapability';
 
 /** How long ADD waits for best-effort events once the status is written. */
 const EVENT_GRACE_MS = 5;
 
 /**
  * Writes `k8s.v1.cni.cncf.io/network-status` with one merge-patch on pods/status (no read-modify-write),
- * with AddedInterface events sent alongside. A pod that is gone is tolerated; other failures throw.
+ * with AddedInterface events (and UndeclaredCapability warnings) sent alongside. A pod that is gone is tolerated; other failures throw.
  */
 export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodContext, netns: string, attachments: CachedAttachment[]): Promise<void> {
   const results = attachments.map((a) => ({ att: a, result: parseResult(a.result, a.config.cniVersion) }));
@@ -21,11 +25,13 @@ export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodCo
   const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork, att.deviceInfo, links));
   const { namespace, name } = pod.ref;
   const uid = pod.uid ?? pod.ref.uid; // events name the API's pod (a static pod's mirror)
+  const post = (reason: string, message: string, type?: 'Warning') => api.postPodEvent({ namespace, name, uid }, reason, message, type);
   const events = config.events
-    ? Promise.all(results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) =>
-      api.postPodEvent({ namespace, name, uid }, 'AddedInterface',
-        `Add ${att.ifname} [${(result.ips ?? []).map((ip) => ip.address).join(',')}] from ${att.network}`)))
-      .catch((e: Error) => log('warning', `AddedInterface events: ${e.message}`))
+    ? Promise.all([
+      ...attachments.flatMap((att) => (att.undeclared ?? []).map((key) => post(UNDECLARED_REASON, undeclaredWarning(att.network, key), 'Warning'))),
+      ...results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) =>
+        post('AddedInterface', `Add ${att.ifname} [${(result.ips ?? []).map((ip) => ip.address).join(',')}] from ${att.network}`)),
+    ]).catch((e: Error) => log('warning', `events: ${e.message}`))
     : undefined;
   // Multus writes the list indented by four spaces; consumers see the same text.
   const written = await api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) }, pod.uid);

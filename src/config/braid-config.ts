@@ -43,6 +43,8 @@ export interface BraidConfig {
   kubeletTimeout: number;
   deviceInfoDir: string;
   pciDevicesDir: string;
+  /** Fail a pod request no plugin declares the capability for (NAD spec), instead of warning as Multus does. */
+  strictCapabilities: boolean;
   /** Top-level keys braid does not know (logged as a warning). */
   unknownKeys: string[];
 }
@@ -139,6 +141,7 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     kubeletTimeout: c.kubeletTimeout ?? DEFAULTS.kubeletTimeout,
     deviceInfoDir: c.deviceInfoDir ?? DEFAULTS.deviceInfoDir,
     pciDevicesDir: c.pciDevicesDir ?? DEFAULTS.pciDevicesDir,
+    strictCapabilities: c.strictCapabilities ?? false,
     unknownKeys: Object.keys(c).filter((k) => !known.has(k) && !k.startsWith('cni.dev/')), // GC's cni.dev/valid-attachments
   };
 }

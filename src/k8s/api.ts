@@ -58,7 +58,7 @@ export class KubeApi {
   }
 
   /** POSTs a core/v1 Event about a pod (one attempt: events are best effort); a refused event throws. */
-  async postPodEvent(pod: { namespace: string; name: string; uid: string }, reason: string, message: string): Promise<void> {
+  async postPodEvent(pod: { namespace: string; name: string; uid: string }, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
     const now = new Date().toISOString();
     const path = `/api/v1/namespaces/${enc(pod.namespace)}/events`;
     const res = await this.client.call('POST', path, {
@@ -69,7 +69,7 @@ export class KubeApi {
         involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
         reason,
         message,
-        type: 'Normal',
+        type,
         source: { component: 'braid' },
         reportingComponent: 'braid',
         firstTimestamp: now,

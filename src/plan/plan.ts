@@ -23,6 +23,8 @@ export interface Attachment {
   deviceID?: string;
   /** Where the delegate writes its device-info (Multus's CNIDeviceInfoFile convention). */
   deviceInfoFile?: string;
+  /** Requested runtimeConfig keys no plugin declares: ips/mac went as CNI_ARGS only, the rest were ignored. */
+  undeclared?: string[];
 }
 
 /** A network chosen for the pod, before interface naming. */
@@ -49,6 +51,8 @@ export interface PlanInput {
   containerID?: string;
   /** Root of the device-info files (`<dir>/dp` from device plugins, `<dir>/cni` for delegates). */
   deviceInfoDir?: string;
+  /** Fail a request no plugin declares the capability for (NAD spec) instead of warning (Multus). */
+  strictCapabilities?: boolean;
 }
 
 function invalid(network: string, msg: string): CniError {
@@ -68,12 +72,25 @@ export function requestedRuntimeConfig(req: NetworkSelection | undefined): Recor
   return rc;
 }
 
-// NAD spec: a request no plugin of the network can honour fails the attachment (Multus drops it silently).
-function checkCapabilities(network: string, config: NetworkConfig, requested: Record<string, unknown>): void {
-  for (const key of Object.keys(requested)) {
-    const supported = config.plugins.some((p) => (p.capabilities as Record<string, unknown> | undefined)?.[key] === true);
-    if (!supported) throw invalid(network, `the pod requests ${JSON.stringify(key)} but no plugin in its config declares the ${JSON.stringify(key)} capability`);
+/** Requests that reach plugins without a capability: CNI_ARGS `IP=`/`MAC=`, which static IPAM and tuning read. */
+const CNI_ARGS_PATH: Readonly<Record<string, string>> = { ips: 'IP', mac: 'MAC' };
+
+/** Why a request no plugin declared the capability for was not sent as runtimeConfig (logged and posted as a warning). */
+export function undeclaredWarning(network: string, key: string): string {
+  const how = CNI_ARGS_PATH[key] ? `it goes only as CNI_ARGS ${CNI_ARGS_PATH[key]}=` : 'it is ignored';
+  return `network ${JSON.stringify(network)}: the pod requests ${JSON.stringify(key)} but no plugin declares the ${JSON.stringify(key)} capability; ${how} (as in Multus; strictCapabilities refuses it)`;
+}
+
+// The requested keys no plugin of the network declares. The NAD spec fails those; Multus passes ips/mac
+// as CNI_ARGS and ignores the rest, and pods rely on that, so failing is opt-in (strictCapabilities).
+function undeclaredRequests(network: string, config: NetworkConfig, requested: Record<string, unknown>, strict: boolean): string[] {
+  const undeclared = Object.keys(requested).filter((key) =>
+    !config.plugins.some((p) => (p.capabilities as Record<string, unknown> | undefined)?.[key] === true));
+  if (strict && undeclared.length > 0) {
+    const key = undeclared[0];
+    throw invalid(network, `the pod requests ${JSON.stringify(key)} but no plugin in its config declares the ${JSON.stringify(key)} capability (strictCapabilities)`);
   }
+  return undeclared;
 }
 
 // `cni-args` (and ipam-claim-reference) go to args.cni of every plugin, the pod's values winning.
@@ -150,7 +167,7 @@ export function buildPlan(input: PlanInput): Attachment[] {
     const deviceID = takeDevice(sel, network);
     // A device from the resource wins over the element's own deviceID (Multus).
     const requested = requestedRuntimeConfig(deviceID ? { ...req!, deviceID: undefined } : req);
-    checkCapabilities(network, sel.config, requested);
+    const undeclared = undeclaredRequests(network, sel.config, requested, input.strictCapabilities ?? false);
     const deviceInfoFile = deviceID && input.deviceInfoDir ? deviceInfoPath(input.deviceInfoDir, network, input.containerID ?? '', ifname) : undefined;
     const deviceRuntime = { ...(deviceID ? { deviceID } : {}), ...(deviceInfoFile ? { CNIDeviceInfoFile: deviceInfoFile } : {}) };
     const cniArgs = extendCniArgs(input.cniArgs, [
@@ -169,6 +186,7 @@ export function buildPlan(input: PlanInput): Attachment[] {
       ...(sel.resourceName ? { resourceName: sel.resourceName } : {}),
       ...(deviceID ? { deviceID } : {}),
       ...(deviceInfoFile ? { deviceInfoFile } : {}),
+      ...(undeclared.length > 0 ? { undeclared } : {}),
     };
   });
   checkDefaultRoutes(plan);

@@ -6,6 +6,7 @@ import type { KubeApi } from '../k8s/api';
 import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
 import { log } from '../log';
 import { buildPlan, type Attachment, type PlanInput, type Selection } from '../plan/plan';
+import { isDns1123Subdomain } from '../selection/names';
 import {
   DEFAULT_NETWORK_ANNOTATION,
   NETWORKS_ANNOTATION,
@@ -64,7 +65,7 @@ export async function offlineNetworks(config: BraidConfig, opts: { clusterOnly?:
   const nads = !hasApi && config.nadDir ? await openNadDir(config.nadDir) : undefined;
   const apiOnly: string[] = [];
   const resolve = async (ref: string): Promise<NetworkConfig | undefined> => {
-    if (!ref.includes('/')) {
+    if (isNadName(ref)) {
       const nad = await nads?.getNad(config.multusNamespace, ref);
       if (nad) return networkFromNad(nad, config).config;
       if (hasApi && !findNetworkByName(config.confDir, ref, config.cniVersion)) {
@@ -90,9 +91,14 @@ async function nadSelection(nads: NadSource, config: BraidConfig, sel: NetworkSe
   return { config: net, network: `${sel.namespace}/${sel.name}`, request: sel, resourceName };
 }
 
+// A clusterNetwork / defaultNetworks entry that may name a NAD: no "/" (a path) and a valid NAD name.
+function isNadName(ref: string): boolean {
+  return !ref.includes('/') && isDns1123Subdomain(ref);
+}
+
 // clusterNetwork / defaultNetworks entries: a name is a NAD in multusNamespace first, then a conf in confDir (Multus).
 async function configNetwork(ref: string, config: BraidConfig, nads: NadSource | undefined): Promise<Selection> {
-  if (!ref.includes('/') && nads) {
+  if (isNadName(ref) && nads) {
     const nad = await nads.getNad(config.multusNamespace, ref);
     if (nad) {
       const { config: net, resourceName } = networkFromNad(nad, config);
@@ -216,7 +222,7 @@ export async function resolveAttachments(req: Request, config: BraidConfig): Pro
 export async function resolveInputs(req: Request, config: BraidConfig): Promise<ResolvedInputs> {
   const ref = podFromCniArgs(req.args);
   // Kubernetes (or the NAD directory) is opened only when something may be looked up in it.
-  const byName = [config.clusterNetwork ?? '', ...config.defaultNetworks].some((n) => n !== '' && !n.includes('/'));
+  const byName = [config.clusterNetwork ?? '', ...config.defaultNetworks].some(isNadName);
   const api = ref || byName ? await openApi(config) : undefined;
   const nads: NadSource | undefined = api ?? (config.nadDir && (ref || byName) ? await openNadDir(config.nadDir) : undefined);
   const fromRuntime = runtimeAnnotations(config);
@@ -246,7 +252,7 @@ export async function resolveInputs(req: Request, config: BraidConfig): Promise<
   const devices = await kubeletDevices(config, ref, pod, [clusterNetwork, ...secondaries]);
   const input: PlanInput = {
     clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args,
-    devices, containerID: req.containerID, deviceInfoDir: config.deviceInfoDir,
+    devices, containerID: req.containerID, deviceInfoDir: config.deviceInfoDir, strictCapabilities: config.strictCapabilities,
   };
   return { input, pod, api };
 }

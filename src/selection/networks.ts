@@ -1,6 +1,7 @@
 import { CniError, ErrorCode } from '../cni/errors';
 import { validIfname } from '../cni/env';
 import { isHardwareAddr, isIP, isIPOrCIDR } from '../cni/ip';
+import { nadNameProblem, namespaceProblem } from './names';
 
 /** The pod annotation that selects secondary networks (NAD spec §4). */
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
@@ -26,18 +27,16 @@ export interface NetworkSelection {
   deviceID?: string;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 // Builds the code-7 error for one element of `annotation`, quoting the element.
 type Invalid = (why: string) => CniError;
 function invalidElement(annotation: string, element: string): Invalid {
   return (why) => new CniError(ErrorCode.InvalidConfig, `invalid ${annotation} element ${element}: ${why}`);
 }
 
-function checkName(kind: string, value: string, invalid: Invalid): void {
-  if (value.length > 63 || !DNS1123_LABEL.test(value)) {
-    throw invalid(`${kind} ${JSON.stringify(value)} is not a valid DNS-1123 label`);
-  }
+// NAD names are DNS-1123 subdomains ("macvlan.v1" is valid), namespaces DNS-1123 labels (Multus, apimachinery).
+function checkRef(namespace: string, name: string, invalid: Invalid): void {
+  const problem = namespaceProblem(namespace) ?? nadNameProblem(name);
+  if (problem) throw invalid(problem);
 }
 
 /**
@@ -64,8 +63,7 @@ function parseCommaItem(item: string, podNamespace: string, annotation: string):
   const parts = rest.split('/');
   if (parts.length > 2) throw invalid('more than one "/"');
   const [namespace, name] = parts.length === 2 ? parts : [podNamespace, parts[0]];
-  checkName('namespace', namespace, invalid);
-  checkName('name', name, invalid);
+  checkRef(namespace, name, invalid);
   return { name, namespace, ...(iface !== undefined ? { interface: iface } : {}) };
 }
 
@@ -96,12 +94,11 @@ function parseElement(el: unknown, podNamespace: string, annotation: string): Ne
   const e = el as Record<string, unknown>;
   if (typeof e.name !== 'string' || e.name === '') throw invalid('"name" is required');
   const sel: NetworkSelection = { name: e.name, namespace: podNamespace };
-  checkName('name', e.name, invalid);
   if (e.namespace !== undefined && e.namespace !== '') {
     if (typeof e.namespace !== 'string') throw invalid('"namespace" must be a string');
-    checkName('namespace', e.namespace, invalid);
     sel.namespace = e.namespace;
   }
+  checkRef(sel.namespace, sel.name, invalid);
   const iface = e.interface || e.interfaceRequest;
   if (iface !== undefined && iface !== '') {
     if (typeof iface !== 'string' || !validIfname(iface)) throw invalid(`interface ${JSON.stringify(iface)} is not a valid interface name`);

@@ -111,6 +111,14 @@ spec:
   };
 }
 
+/** Sets keys of braid's config in the node's conflist. */
+function setBraidKeys(n: Node, keys: Record<string, unknown>): void {
+  const file = path.join(n.netconfPath, '10-braid.conflist');
+  const conflist = JSON.parse(fs.readFileSync(file, 'utf8'));
+  Object.assign(conflist.plugins[0], keys);
+  fs.writeFileSync(file, JSON.stringify(conflist));
+}
+
 /**
  * `cnitool <action> braid-net <netns>` with the operator's environment (and nothing else of ours);
  * `networks` becomes the pod's k8s.v1.cni.cncf.io/networks annotation in CAP_ARGS.
@@ -229,8 +237,23 @@ describe('clusterless mode through libcni (cnitool)', () => {
     expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
   });
 
-  it('a request the NAD\'s plugins do not declare fails the add naming the key and the NAD, with nothing attached', () => {
+  it('an ips request the NAD\'s plugins do not declare reaches host-local as CNI_ARGS IP=, with a warning naming the NAD and the key', () => {
     const n = node({ pod: '10.250.156.0/24', macvlan: '10.250.157.0/24', ptp: '10.250.158.0/24' });
+    const ns = path.basename(n.netns);
+    setBraidKeys(n, { logLevel: 'warning' });
+    const networks = JSON.stringify([{ name: 'macvlan-a', ips: ['10.250.157.78/24'] }]);
+    const added = cnitool(n, 'add', networks);
+    expect(added.status, added.stderr).toBe(0);
+    expect(added.stderr).toMatch(/"default\/macvlan-a".*"ips".*CNI_ARGS IP=/);
+    expect(addressesIn(ns, 'net1')).toEqual(['10.250.157.78/24']);
+    expect(cnitool(n, 'del', networks).status).toBe(0);
+    expect(linksIn(ns)).toEqual([]);
+    expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
+  });
+
+  it('with strictCapabilities, a request the NAD\'s plugins do not declare fails the add naming the key and the NAD, with nothing attached', () => {
+    const n = node({ pod: '10.250.156.0/24', macvlan: '10.250.157.0/24', ptp: '10.250.158.0/24' });
+    setBraidKeys(n, { strictCapabilities: true });
     const added = cnitool(n, 'add', JSON.stringify([{ name: 'macvlan-a', ips: ['10.250.157.78/24'] }]));
     expect(added.status).not.toBe(0);
     expect(added.stderr).toContain('"default/macvlan-a"');

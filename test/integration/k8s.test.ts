@@ -305,10 +305,38 @@ describe('ADD with NetworkAttachmentDefinitions from the API server', () => {
     });
   }
 
-  it('refuses a mac request when no plugin of the NAD declares the mac capability, before anything is attached', async () => {
+  it('passes a mac request no plugin of the NAD declares as CNI_ARGS MAC= (macvlan reads it), warning in the log and in a Warning event naming the NAD', async () => {
+    const mac = '02:00:0a:fa:6f:3b';
+    const w = world({ annotations: { [NETWORKS]: JSON.stringify([{ name: 'plain', mac }]) } });
+    api.addNad('team-a', 'plain', w.macvlan('plain').config);
+    const config = w.conf();
+    const r = await w.run('ADD', config);
+    ok(r);
+    expect(macOf(w.ns, 'net1')).toBe(mac);
+    expect(r.stderr).toMatch(/\[warning\].*"team-a\/plain".*"mac".*CNI_ARGS MAC=/);
+    await expect.poll(() => api.events().filter((e) => e.type === 'Warning').map((e) => [e.reason, e.involvedObject.name])).toEqual([['UndeclaredCapability', w.pod.name]]);
+    const [warning] = api.events().filter((e) => e.type === 'Warning');
+    expect(warning.message).toContain('"team-a/plain"');
+    expect(warning.message).toContain('"mac"');
+    ok(await w.run('DEL', config));
+    nothingAttached(w);
+  });
+
+  it('ignores a portMappings request no plugin of the NAD declares, with a Warning event naming the NAD and the key', async () => {
+    const w = world({ annotations: { [NETWORKS]: JSON.stringify([{ name: 'plain', portMappings: [{ hostPort: 18080, containerPort: 80 }] }]) } });
+    api.addNad('team-a', 'plain', w.macvlan('plain').config);
+    const config = w.conf();
+    ok(await w.run('ADD', config));
+    expect(linksIn(w.ns).sort()).toEqual(['eth0', 'net1']);
+    await expect.poll(() => api.events().filter((e) => e.type === 'Warning').map((e) => e.message)).toEqual([expect.stringMatching(/"team-a\/plain".*"portMappings".*ignored/)]);
+    ok(await w.run('DEL', config));
+    nothingAttached(w);
+  });
+
+  it('with strictCapabilities, refuses a mac request when no plugin of the NAD declares the mac capability, before anything is attached', async () => {
     const w = world({ annotations: { [NETWORKS]: JSON.stringify([{ name: 'plain', mac: '02:00:00:00:00:01' }]) } });
     api.addNad('team-a', 'plain', w.macvlan('plain').config);
-    const r = await w.run('ADD', w.conf());
+    const r = await w.run('ADD', w.conf({ strictCapabilities: true }));
     const msg = failed(r, 7);
     expect(msg).toContain('team-a/plain');
     expect(msg).toMatch(/"mac".*capability/);

@@ -39,6 +39,7 @@ describe('parseBraidConfig', () => {
       logLevel: 'panic',
       logToStderr: true,
       logOptions: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true },
+      strictCapabilities: false,
       unknownKeys: [],
     });
     expect(c.clusterNetwork).toBeUndefined();
@@ -84,6 +85,9 @@ describe('parseBraidConfig', () => {
     ['logOptions', { logOptions: { maxSize: 1, rotate: true } }],
     ['readinessTimeout', { readinessTimeout: -1 }],
     ['name', { name: '../etc' }],
+    ['multusNamespace', { multusNamespace: 'kube.system' }],
+    ['multusNamespace', { multusNamespace: 'Kube-System' }],
+    ['strictCapabilities', { strictCapabilities: 'yes' }],
   ])('fails the schema with code 7 naming %s', (field, patch) => {
     const err = cniError(() => parseBraidConfig({ type: 'braid', delegates: [DELEGATE], ...patch }));
     expect(err.code).toBe(7);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CniError } from '../../src/cni/errors';
 import type { NetworkConfig } from '../../src/config/netconf';
-import { buildPlan, extendCniArgs, requestedRuntimeConfig, type PlanInput, type Selection } from '../../src/plan/plan';
+import { buildPlan, extendCniArgs, requestedRuntimeConfig, undeclaredWarning, type PlanInput, type Selection } from '../../src/plan/plan';
 import type { NetworkSelection } from '../../src/selection/networks';
 import { cniError } from '../helpers/unit';
 
@@ -39,6 +39,16 @@ const FULL_REQUEST: Partial<NetworkSelection> = {
   defaultRoute: ['10.250.174.1'],
   cniArgs: { foo: 'bar' },
 };
+
+/** One request per runtimeConfig key a selection element can ask for. */
+const ONE_REQUEST_EACH: Array<[string, Partial<NetworkSelection>]> = [
+  ['ips', { ips: ['10.250.176.5/24'] }],
+  ['mac', { mac: '02:00:00:00:17:06' }],
+  ['infinibandGUID', { infinibandGUID: '00:11:22:33:44:55:66:77' }],
+  ['portMappings', { portMappings: [{ hostPort: 1, containerPort: 2, protocol: 'tcp' }] }],
+  ['bandwidth', { bandwidth: { egressRate: 1 } }],
+  ['deviceID', { deviceID: '0000:03:00.2' }],
+];
 
 describe('requestedRuntimeConfig', () => {
   it('is empty without a request, or for a request with nothing the runtimeConfig carries', () => {
@@ -81,29 +91,39 @@ describe('buildPlan with selection requests', () => {
     expect(plan[0].runtimeConfig).toStrictEqual({ ...runtimeConfig, mac: '02:00:00:00:17:0b' });
   });
 
-  it.each([
-    ['ips', { ips: ['10.250.176.5/24'] }],
-    ['mac', { mac: '02:00:00:00:17:06' }],
-    ['infinibandGUID', { infinibandGUID: '00:11:22:33:44:55:66:77' }],
-    ['portMappings', { portMappings: [{ hostPort: 1, containerPort: 2, protocol: 'tcp' }] }],
-    ['bandwidth', { bandwidth: { egressRate: 1 } }],
-    ['deviceID', { deviceID: '0000:03:00.2' }],
-  ])('refuses a %s request no plugin of the network declares, code 7 naming the key and the network', (key, request) => {
-    const err = planError(input([nad('plain', request, [{ type: 'fake' }, { type: 'tuning', capabilities: { other: true } }])]));
+  it.each(ONE_REQUEST_EACH)('with strictCapabilities, refuses a %s request no plugin of the network declares, code 7 naming the key and the network', (key, request) => {
+    const err = planError(input([nad('plain', request, [{ type: 'fake' }, { type: 'tuning', capabilities: { other: true } }])], { strictCapabilities: true }));
     expect(err.code).toBe(7);
     expect(err.message).toContain(JSON.stringify(key));
     expect(err.message).toContain('"ns/plain"');
+    expect(err.message).toContain('strictCapabilities');
   });
 
-  it('refuses a request whose capability a plugin declares as false', () => {
-    const err = planError(input([nad('off', { mac: '02:00:00:00:17:07' }, [{ type: 'fake', capabilities: { mac: false } }])]));
+  it.each(ONE_REQUEST_EACH)('by default, plans a %s request no plugin declares and records it as undeclared (Multus)', (key, request) => {
+    const plan = buildPlan(input([nad('plain', request, [{ type: 'fake' }, { type: 'tuning', capabilities: { other: true } }])]));
+    expect(plan[1].undeclared).toStrictEqual([key]);
+    expect(undeclaredWarning('ns/plain', key)).toContain(key === 'ips' ? 'CNI_ARGS IP=' : key === 'mac' ? 'CNI_ARGS MAC=' : 'ignored');
+  });
+
+  it('sends IP= and MAC= in CNI_ARGS whether or not a plugin declares ips/mac', () => {
+    const req = { ips: ['10.250.176.7/24', '10.250.176.8/24'], mac: '02:00:00:00:17:09' };
+    const plan = buildPlan(input([nad('none', req, [{ type: 'static' }]), nad('both', req)], { cniArgs: 'IgnoreUnknown=1;K8S_POD_NAME=p' }));
+    for (const att of plan.slice(1)) {
+      expect(att.cniArgs).toBe('IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.250.176.7/24,10.250.176.8/24;MAC=02:00:00:00:17:09');
+    }
+    expect(plan[1].undeclared).toStrictEqual(['ips', 'mac']);
+    expect(plan[2].undeclared).toBeUndefined();
+  });
+
+  it('with strictCapabilities, refuses a request whose capability a plugin declares as false', () => {
+    const err = planError(input([nad('off', { mac: '02:00:00:00:17:07' }, [{ type: 'fake', capabilities: { mac: false } }])], { strictCapabilities: true }));
     expect(err.code).toBe(7);
     expect(err.message).toContain('"mac"');
   });
 
-  it('checks the cluster network\'s own request too', () => {
+  it('with strictCapabilities, checks the cluster network\'s own request too', () => {
     const cluster = nad('cilium', { ips: ['10.250.176.6/24'] }, [{ type: 'cilium-cni' }]);
-    const err = planError(input([], { clusterNetwork: cluster }));
+    const err = planError(input([], { clusterNetwork: cluster, strictCapabilities: true }));
     expect(err.code).toBe(7);
     expect(err.message).toContain('"ips"');
     expect(err.message).toContain('"ns/cilium"');

@@ -72,8 +72,14 @@ describe('parseNetworksAnnotation, comma form', () => {
     ['under_score', 'name "under_score"'],
     ['-lead', 'name "-lead"'],
     ['trail-', 'name "trail-"'],
-    ['a'.repeat(64), `name "${'a'.repeat(64)}"`],
+    ['a'.repeat(254), `name "${'a'.repeat(254)}"`],
+    ['a..b', 'name "a..b"'],
+    ['.a', 'name ".a"'],
+    ['a.', 'name "a."'],
+    ['a.-b', 'name "a.-b"'],
     ['Bad/b', 'namespace "Bad"'],
+    ['ns.x/b', 'namespace "ns.x"'],
+    [`${'n'.repeat(64)}/b`, `namespace "${'n'.repeat(64)}"`],
     ['/b', 'namespace ""'],
     ['ns/', 'name ""'],
   ])('refuses the invalid DNS-1123 item %j, code 7 naming the bad part', (item, part) => {
@@ -84,9 +90,19 @@ describe('parseNetworksAnnotation, comma form', () => {
     expect(err.message).toContain('DNS-1123');
   });
 
-  it('accepts a 63-character name, the longest DNS-1123 label', () => {
-    const name = `a${'b'.repeat(61)}c`;
+  it('accepts a 253-character name, the longest DNS-1123 subdomain', () => {
+    const name = `a${'.b'.repeat(126)}`;
+    expect(name.length).toBe(253);
     expect(parseNetworksAnnotation(name, 'pods')[0].name).toBe(name);
+  });
+
+  it('accepts NAD names with dots (DNS-1123 subdomains, as Multus does), in either form and in the default-network annotation', () => {
+    expect(parseNetworksAnnotation('macvlan.v1, other/sriov.net-a.v2@data', 'pods')).toStrictEqual([
+      { name: 'macvlan.v1', namespace: 'pods' },
+      { name: 'sriov.net-a.v2', namespace: 'other', interface: 'data' },
+    ]);
+    expect(parseNetworksAnnotation('[{"name":"macvlan.v1"}]', 'pods')).toStrictEqual([{ name: 'macvlan.v1', namespace: 'pods' }]);
+    expect(parseDefaultNetworkAnnotation('kube-system/calico.v3', 'x')).toStrictEqual({ name: 'calico.v3', namespace: 'kube-system' });
   });
 
   it.each([
