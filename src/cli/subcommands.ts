@@ -11,4 +11,5 @@ export interface Subcommand {
  * `braid <name> --help` is the subcommand's own business.
  */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
+  validate: { summary: 'check configs, NAD and pod manifests with the parsers ADD uses', load: () => import('./validate') },
 };

@@ -19,6 +19,8 @@ export class CniError extends Error {
     readonly code: number,
     msg: string,
     readonly details = '',
+    /** JSON pointer (RFC 6901) to the offending field, relative to the document the thrower parsed; '' when none. */
+    readonly pointer = '',
   ) {
     super(msg);
     this.name = 'CniError';
@@ -35,4 +37,14 @@ export function asCniError(err: unknown, code: number = ErrorCode.Internal): Cni
   if (err instanceof CniError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   return new CniError(code, msg);
+}
+
+/** The same error with its pointer placed under `prefix`: the document it names is embedded at `prefix`. */
+export function nestError(err: CniError, prefix: string): CniError {
+  return new CniError(err.code, err.message, err.details, `${prefix}${err.pointer}`);
+}
+
+/** Escapes one JSON pointer segment (RFC 6901: "~" as "~0", "/" as "~1"). */
+export function pointerSegment(key: string | number): string {
+  return String(key).replace(/~/g, '~0').replace(/\//g, '~1');
 }

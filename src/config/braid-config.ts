@@ -83,25 +83,49 @@ export function decodeJson(bytes: string, what: string): Record<string, unknown>
   return doc as Record<string, unknown>;
 }
 
+/** One schema violation: a JSON pointer to the field and what is wrong with it. */
+export interface SchemaProblem { pointer: string; message: string }
+
+/** Every violation of schemas/config.schema.json in `doc` (the precompiled validator collects them all). */
+export function schemaProblems(doc: Record<string, unknown>): SchemaProblem[] {
+  if (validateConfig(doc)) return [];
+  const errors = validateConfig.errors!;
+  // An anyOf failure is reported once, not once per alternative it tried.
+  const alternatives = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
+  return errors.filter((e) => !alternatives.some((a) => e.schemaPath.startsWith(a))).map((e) => {
+    const params = e.params as { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] };
+    if (params.missingProperty) return { pointer: `${e.instancePath}/${params.missingProperty}`, message: 'is required' };
+    if (params.additionalProperty) return { pointer: `${e.instancePath}/${params.additionalProperty}`, message: 'is not an allowed key here' };
+    const message = params.allowedValues ? `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : e.message ?? 'is invalid';
+    return { pointer: e.instancePath, message };
+  });
+}
+
+const KNOWN_KEYS = new Set(Object.keys(schema.properties));
+
+/** Top-level keys of a config document that braid does not know (GC's `cni.dev/...` keys are known). */
+export function unknownKeys(doc: Record<string, unknown>): string[] {
+  return Object.keys(doc).filter((k) => !KNOWN_KEYS.has(k) && !k.startsWith('cni.dev/'));
+}
+
 /** Validates braid's config document and applies Multus-compatible defaults. */
 export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
   // Spec: a cniVersion the plugin does not speak is error 1 (incompatible version), not a config error.
   if (typeof doc.cniVersion === 'string' && doc.cniVersion !== '' && !isSupportedVersion(doc.cniVersion)) {
     throw new CniError(ErrorCode.IncompatibleVersion,
       `incompatible CNI versions: config cniVersion ${JSON.stringify(doc.cniVersion)} is not supported`,
-      `supported versions: ${SUPPORTED_VERSIONS.join(', ')}`);
+      `supported versions: ${SUPPORTED_VERSIONS.join(', ')}`, '/cniVersion');
   }
-  if (!validateConfig(doc)) {
-    const err = validateConfig.errors![0];
-    const field = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '(root)';
-    throw new CniError(ErrorCode.InvalidConfig, `invalid braid config: ${field} ${err.message}`,
-      JSON.stringify(validateConfig.errors));
+  const problems = schemaProblems(doc);
+  if (problems.length > 0) {
+    const { pointer, message } = problems[0];
+    const field = pointer ? pointer.slice(1).replace(/\//g, '.') : '(root)';
+    throw new CniError(ErrorCode.InvalidConfig, `invalid braid config: ${field} ${message}`, JSON.stringify(validateConfig.errors), pointer);
   }
   const c = doc as Record<string, any>;
   if (!c.clusterNetwork && !c.delegates) {
-    throw new CniError(ErrorCode.InvalidConfig, 'invalid braid config: at least one delegate/clusterNetwork must be specified');
+    throw new CniError(ErrorCode.InvalidConfig, 'invalid braid config: at least one delegate/clusterNetwork must be specified', '', '/clusterNetwork');
   }
-  const known = new Set(Object.keys(schema.properties));
   const globals = typeof c.globalNamespaces === 'string' && c.globalNamespaces.trim() !== ''
     ? c.globalNamespaces.split(',').map((s: string) => s.trim()).filter(Boolean)
     : [...DEFAULTS.globalNamespaces];
@@ -142,6 +166,6 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     deviceInfoDir: c.deviceInfoDir ?? DEFAULTS.deviceInfoDir,
     pciDevicesDir: c.pciDevicesDir ?? DEFAULTS.pciDevicesDir,
     strictCapabilities: c.strictCapabilities ?? false,
-    unknownKeys: Object.keys(c).filter((k) => !known.has(k) && !k.startsWith('cni.dev/')), // GC's cni.dev/valid-attachments
+    unknownKeys: unknownKeys(c),
   };
 }

@@ -15,15 +15,16 @@ export interface NetworkConfig {
 
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-function invalid(source: string, msg: string): CniError {
-  return new CniError(ErrorCode.InvalidConfig, `${source}: ${msg}`);
+// `pointer` locates the field in the document being normalized (validate reports it; ADD shows the message).
+function invalid(source: string, msg: string, pointer = ''): CniError {
+  return new CniError(ErrorCode.InvalidConfig, `${source}: ${msg}`, '', pointer);
 }
 
 function boolish(v: unknown, source: string, key: string): boolean | undefined {
   if (v === undefined) return undefined;
   if (v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
-  throw invalid(source, `${key} must be a boolean, got ${JSON.stringify(v)}`);
+  throw invalid(source, `${key} must be a boolean, got ${JSON.stringify(v)}`, `/${key}`);
 }
 
 // CNI 1.1 `cniVersions`: the highest of {cniVersion} ∪ cniVersions that braid supports.
@@ -31,34 +32,34 @@ function pickVersion(doc: Record<string, unknown>, source: string, fallback: str
   const candidates: string[] = [];
   if (typeof doc.cniVersion === 'string' && doc.cniVersion !== '') candidates.push(doc.cniVersion);
   if (doc.cniVersions !== undefined) {
-    if (!Array.isArray(doc.cniVersions)) throw invalid(source, 'cniVersions must be a list of versions');
-    for (const v of doc.cniVersions) {
-      if (typeof v !== 'string' || !/^\d+\.\d+\.\d+$/.test(v)) throw invalid(source, `cniVersions: invalid version ${JSON.stringify(v)}`);
+    if (!Array.isArray(doc.cniVersions)) throw invalid(source, 'cniVersions must be a list of versions', '/cniVersions');
+    for (const [i, v] of doc.cniVersions.entries()) {
+      if (typeof v !== 'string' || !/^\d+\.\d+\.\d+$/.test(v)) throw invalid(source, `cniVersions: invalid version ${JSON.stringify(v)}`, `/cniVersions/${i}`);
       candidates.push(v);
     }
   }
   const usable = candidates.filter((v) => compareVersions(v, CURRENT_VERSION) <= 0);
   if (candidates.length > 0 && usable.length === 0) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `${source}: no supported cniVersion in ${JSON.stringify(candidates)}`);
+    throw new CniError(ErrorCode.IncompatibleVersion, `${source}: no supported cniVersion in ${JSON.stringify(candidates)}`, '', '/cniVersion');
   }
   const picked = usable.sort(compareVersions).pop() ?? fallback;
   if (picked && !isSupportedVersion(picked)) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `${source}: unsupported cniVersion ${JSON.stringify(picked)}`);
+    throw new CniError(ErrorCode.IncompatibleVersion, `${source}: unsupported cniVersion ${JSON.stringify(picked)}`, '', '/cniVersion');
   }
   return picked;
 }
 
 // A type that could leave the plugin directories ("../x", "a/b") is refused with the config, before
 // any cache is written or any delegate of any network runs.
-function checkPluginType(type: string, source: string, key: string): void {
-  if (!isPlainFileName(type)) throw invalid(source, `${key}: invalid plugin type ${JSON.stringify(type)}: must be a plain file name`);
+function checkPluginType(type: string, source: string, key: string, pointer: string): void {
+  if (!isPlainFileName(type)) throw invalid(source, `${key}: invalid plugin type ${JSON.stringify(type)}: must be a plain file name`, pointer);
 }
 
 // One plugin of a list: an object with a plain-file-name `type`.
-function checkPlugin(plugin: unknown, source: string, key: string): Record<string, unknown> {
+function checkPlugin(plugin: unknown, source: string, key: string, pointer: string): Record<string, unknown> {
   const type = (plugin as Record<string, unknown> | null)?.type;
-  if (typeof plugin !== 'object' || Array.isArray(plugin) || typeof type !== 'string' || type === '') throw invalid(source, `${key} is missing`);
-  checkPluginType(type, source, key);
+  if (typeof plugin !== 'object' || Array.isArray(plugin) || typeof type !== 'string' || type === '') throw invalid(source, `${key} is missing`, pointer);
+  checkPluginType(type, source, key, pointer);
   return plugin as Record<string, unknown>;
 }
 
@@ -71,17 +72,17 @@ export function normalizeNetwork(doc: unknown, source: string, fallbackVersion: 
   const d = doc as Record<string, unknown>;
   const cniVersion = pickVersion(d, source, fallbackVersion);
   if (typeof d.name !== 'string' || !NETWORK_NAME.test(d.name)) {
-    throw invalid(source, `name ${JSON.stringify(d.name ?? '')} is missing or invalid (must match ${NETWORK_NAME.source})`);
+    throw invalid(source, `name ${JSON.stringify(d.name ?? '')} is missing or invalid (must match ${NETWORK_NAME.source})`, '/name');
   }
   if (d.plugins === undefined) {
     if (typeof d.type !== 'string' || d.type === '') {
-      throw invalid(source, "no 'type'; perhaps this is supposed to be a .conflist?");
+      throw invalid(source, "no 'type'; perhaps this is supposed to be a .conflist?", '/type');
     }
-    checkPluginType(d.type, source, 'type');
+    checkPluginType(d.type, source, 'type', '/type');
     return { name: d.name, cniVersion, plugins: [d] };
   }
-  if (!Array.isArray(d.plugins) || d.plugins.length === 0) throw invalid(source, 'plugins must be a non-empty list');
-  d.plugins.forEach((p, i) => checkPlugin(p, source, `plugins[${i}].type`));
+  if (!Array.isArray(d.plugins) || d.plugins.length === 0) throw invalid(source, 'plugins must be a non-empty list', '/plugins');
+  d.plugins.forEach((p, i) => checkPlugin(p, source, `plugins[${i}].type`, `/plugins/${i}/type`));
   const net: NetworkConfig = { name: d.name, cniVersion, plugins: d.plugins as Record<string, unknown>[] };
   const disableCheck = boolish(d.disableCheck, source, 'disableCheck');
   const disableGC = boolish(d.disableGC, source, 'disableGC');
@@ -122,7 +123,7 @@ export function loadNetworkFile(file: string, fallbackVersion: string): NetworkC
   const net = normalizeNetwork(doc, file, fallbackVersion);
   if (file.endsWith('.conflist') && boolish(doc.loadOnlyInlinedPlugins, file, 'loadOnlyInlinedPlugins') !== true) {
     for (const sub of confFiles(path.join(path.dirname(file), net.name)).filter((f) => !f.endsWith('.conflist'))) {
-      net.plugins = [...net.plugins, checkPlugin(readJsonFile(sub), sub, 'type')];
+      net.plugins = [...net.plugins, checkPlugin(readJsonFile(sub), sub, 'type', '/type')];
     }
   }
   return net;

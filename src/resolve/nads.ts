@@ -1,6 +1,6 @@
 import fs = require('node:fs');
 import path = require('node:path');
-import { CniError, ErrorCode } from '../cni/errors';
+import { CniError, ErrorCode, nestError } from '../cni/errors';
 import type { BraidConfig } from '../config/braid-config';
 import { findNetworkByName, normalizeNetwork, type NetworkConfig } from '../config/netconf';
 import type { KubeApi, NadObject } from '../k8s/api';
@@ -70,29 +70,36 @@ export async function openNadDir(dir: string): Promise<NadSource> {
   return { getNad: async (namespace, name) => byKey.get(`${namespace}/${name}`) };
 }
 
+// Errors about the NAD's config point into the JSON text held by spec.config.
+const SPEC_CONFIG = '/spec/config';
+
 /**
  * A NAD's delegate network (NAD spec §3.4): `spec.config`, else the conf in `confDir` with the NAD's
  * name; a config without a `name` gets the NAD's name. Errors name the NAD (and its nadDir manifest).
  */
-export function networkFromNad(nad: NadObject, config: BraidConfig): { config: NetworkConfig; resourceName?: string } {
+export function networkFromNad(nad: NadObject, config: Pick<BraidConfig, 'confDir' | 'cniVersion'>): { config: NetworkConfig; resourceName?: string } {
   const id = `NetworkAttachmentDefinition ${nad.metadata.namespace}/${nad.metadata.name}${nad.file ? ` (${nad.file})` : ''}`;
   const resourceName = nad.metadata.annotations?.[RESOURCE_NAME_ANNOTATION] || undefined;
   const spec = nad.spec?.config;
   if (spec !== undefined && spec !== null && typeof spec !== 'string') {
-    throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config must be a string holding the CNI config as JSON text, got ${Array.isArray(spec) ? 'a list' : typeof spec === 'object' ? 'an object' : `a ${typeof spec}`}`);
+    throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config must be a string holding the CNI config as JSON text, got ${Array.isArray(spec) ? 'a list' : typeof spec === 'object' ? 'an object' : `a ${typeof spec}`}`, '', SPEC_CONFIG);
   }
   const text = spec?.trim() ?? '';
   if (text === '') {
     const onDisk = findNetworkByName(config.confDir, nad.metadata.name, config.cniVersion);
-    if (!onDisk) throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config is empty and ${config.confDir} has no conf named ${JSON.stringify(nad.metadata.name)}`);
+    if (!onDisk) throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config is empty and ${config.confDir} has no conf named ${JSON.stringify(nad.metadata.name)}`, '', SPEC_CONFIG);
     return { config: onDisk, resourceName };
   }
   let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config is not valid JSON: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.InvalidConfig, `${id}: spec.config is not valid JSON: ${(e as Error).message}`, '', SPEC_CONFIG);
   }
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && doc.name === undefined) doc = { ...doc, name: nad.metadata.name };
-  return { config: normalizeNetwork(doc, id, config.cniVersion), resourceName };
+  try {
+    return { config: normalizeNetwork(doc, id, config.cniVersion), resourceName };
+  } catch (e) {
+    throw e instanceof CniError ? nestError(e, SPEC_CONFIG) : e;
+  }
 }
