@@ -35,6 +35,8 @@ export interface Selection {
   /** The pod's selection element for this network (interface, ips, mac, cni-args...). */
   request?: NetworkSelection;
   resourceName?: string;
+  /** An interface name fixed before planning (a running pod's existing or newly chosen name); wins over the request's. */
+  ifname?: string;
 }
 
 /** The inputs planning needs. */
@@ -159,7 +161,7 @@ export function buildPlan(input: PlanInput): Attachment[] {
     const clusterNetwork = index === 0;
     const network = sel.network ?? sel.config.name;
     const req = sel.request;
-    const ifname = clusterNetwork ? input.ifname : req?.interface ?? `net${index}`;
+    const ifname = clusterNetwork ? input.ifname : sel.ifname ?? req?.interface ?? `net${index}`;
     if (!validIfname(ifname)) throw invalid(network, `invalid interface name ${JSON.stringify(ifname)}`);
     const previous = owner.get(ifname);
     if (previous !== undefined) throw invalid(network, `interface name ${ifname} is already used by network ${JSON.stringify(previous)}`);
