@@ -63,7 +63,8 @@ function checkPlugins(plan: Attachment[], dirs: string[]): void {
   }
 }
 
-async function attach(req: Request, config: BraidConfig, att: CachedAttachment): Promise<void> {
+/** Runs one attachment's delegates (ADD), recording its result and device-info in `att`. */
+export async function attach(req: Request, config: BraidConfig, att: CachedAttachment): Promise<void> {
   try {
     if (att.deviceID && att.deviceInfoFile) stageDeviceInfo(config.deviceInfoDir, att.resourceName ?? '', att.deviceID, att.deviceInfoFile);
     const result = await addNetwork(att.config, att.runtimeConfig, delegateEnv(req, config, att));
@@ -79,7 +80,8 @@ async function attach(req: Request, config: BraidConfig, att: CachedAttachment):
 
 // After every delegate succeeded: default routes in the netns, results rewritten to match so that CHECK
 // and network-status agree with the kernel.
-async function applyDefaultRoutes(req: Request, cache: ContainerCache): Promise<void> {
+/** Applies the attachments' default-route requests in the netns and rewrites their results to match. */
+export async function applyDefaultRoutes(req: Request, cache: ContainerCache): Promise<void> {
   const change = defaultRouteChange(cache.attachments);
   if (!change) return;
   const routes = await import('../netns/routes');

@@ -62,5 +62,5 @@ export function netnsForDel(netns: string): string {
 
 /** A cache document for this container holding `attachments`. */
 export function newCache(req: Request, config: BraidConfig, attachments: CachedAttachment[]): ContainerCache {
-  return { kind: 'braidCacheV1', containerID: req.containerID, netns: req.netns, ifname: req.ifname, cniVersion: config.cniVersion, args: req.args, attachments };
+  return { kind: 'braidCacheV1', containerID: req.containerID, netns: req.netns, ifname: req.ifname, cniVersion: config.cniVersion, args: req.args, path: req.path, attachments };
 }

@@ -14,27 +14,39 @@ export const UNDECLARED_REASON = 'UndeclaredCapability';
 /** How long ADD waits for best-effort events once the status is written. */
 const EVENT_GRACE_MS = 5;
 
+/** An event about the pod that goes out with its network-status. */
+export interface PodEvent {
+  reason: string;
+  message: string;
+  type?: 'Normal' | 'Warning';
+}
+
 /**
  * Writes `k8s.v1.cni.cncf.io/network-status` with one merge-patch on pods/status (no read-modify-write),
- * with AddedInterface events (and UndeclaredCapability warnings) sent alongside. A pod that is gone is tolerated; other failures throw.
+ * with events sent alongside: `events`, or by default an AddedInterface per attachment (and UndeclaredCapability
+ * warnings). A pod that is gone is tolerated; other failures throw.
  */
-export async function reportStatus(config: BraidConfig, api: KubeApi, pod: PodContext, netns: string, attachments: CachedAttachment[]): Promise<void> {
+export async function reportStatus(
+  config: BraidConfig, api: KubeApi, pod: PodContext, netns: string, attachments: CachedAttachment[], events?: PodEvent[],
+): Promise<void> {
   const results = attachments.map((a) => ({ att: a, result: parseResult(a.result, a.config.cniVersion) }));
   // mac and mtu from the netns itself where a delegate's result lacks them.
   const links = new Map(podInterfaces(netns).map((l) => [l.name, l]));
   const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork, att.deviceInfo, links));
   const { namespace, name } = pod.ref;
   const uid = pod.uid ?? pod.ref.uid; // events name the API's pod (a static pod's mirror)
-  const post = (reason: string, message: string, type?: 'Warning') => api.postPodEvent({ namespace, name, uid }, reason, message, type);
-  const events = config.events
-    ? Promise.all([
-      ...attachments.flatMap((att) => (att.undeclared ?? []).map((key) => post(UNDECLARED_REASON, undeclaredWarning(att.network, key), 'Warning'))),
-      ...results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) =>
-        post('AddedInterface', `Add ${att.ifname} [${(result.ips ?? []).map((ip) => ip.address).join(',')}] from ${att.network}`)),
-    ]).catch((e: Error) => log('warning', `events: ${e.message}`))
+  const toSend: PodEvent[] = events ?? [
+    ...attachments.flatMap((att) => (att.undeclared ?? []).map((key) => ({ reason: UNDECLARED_REASON, message: undeclaredWarning(att.network, key), type: 'Warning' as const }))),
+    ...results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) => ({
+      reason: 'AddedInterface', message: `Add ${att.ifname} [${(result.ips ?? []).map((ip) => ip.address).join(',')}] from ${att.network}`,
+    })),
+  ];
+  const sent = config.events && toSend.length > 0
+    ? Promise.all(toSend.map((ev) => api.postPodEvent({ namespace, name, uid }, ev.reason, ev.message, ev.type)))
+      .catch((e: Error) => log('warning', `events: ${e.message}`))
     : undefined;
   // Multus writes the list indented by four spaces; consumers see the same text.
   const written = await api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) }, pod.uid);
   if (!written) log('warning', `pod ${namespace}/${name}${pod.uid ? ` (UID ${pod.uid})` : ''} is gone: network-status not written`);
-  if (events) await Promise.race([events, new Promise((r) => setTimeout(r, EVENT_GRACE_MS))]);
+  if (sent) await Promise.race([sent, new Promise((r) => setTimeout(r, EVENT_GRACE_MS))]);
 }

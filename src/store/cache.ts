@@ -26,7 +26,20 @@ export interface ContainerCache {
   cniVersion: string;
   /** CNI_ARGS as the runtime gave them to ADD (absent in caches of older builds). */
   args?: string;
+  /** CNI_PATH as the runtime gave it to ADD: where a later reconcile finds the delegates. */
+  path?: string[];
   attachments: CachedAttachment[];
+  /** What dynamic-network reconciles did to this container, oldest first (bounded). */
+  history?: HistoryEntry[];
+}
+
+/** One change a dynamic-network reconcile made (or failed to make) to a running pod. */
+export interface HistoryEntry {
+  time: string;
+  action: 'added' | 'removed' | 'add-failed' | 'remove-failed';
+  network: string;
+  ifname: string;
+  error?: string;
 }
 
 /** The outcome of reading a cache file. */

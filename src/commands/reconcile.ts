@@ -1,0 +1,142 @@
+import fs = require('node:fs');
+import { asCniError } from '../cni/errors';
+import type { Request } from '../cni/env';
+import type { BraidConfig } from '../config/braid-config';
+import { log } from '../log';
+import { assertIfnameFree } from '../netns/interfaces';
+import { attachmentKey, diffNetworks } from '../plan/dynamic';
+import { buildPlan, type Attachment } from '../plan/plan';
+import { POD_ANNOTATIONS_CAPABILITY, resolveInputs, type PodContext } from '../resolve/resolve';
+import { readCache, writeCache, type CachedAttachment, type ContainerCache, type HistoryEntry } from '../store/cache';
+import { applyDefaultRoutes, attach } from './add';
+import { withContainerLock, wrapNetworkError } from './common';
+import { reportStatus, type PodEvent } from './report';
+import { teardown } from './teardown';
+
+/** A running pod as the agent's watch sees it. */
+export interface WatchedPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  annotations: Record<string, string>;
+}
+
+/** What one reconcile did: "network ifname" keys per outcome, or why it did nothing. */
+export interface ReconcileOutcome {
+  containerID: string;
+  removed: string[];
+  added: string[];
+  failed: string[];
+  skipped?: string;
+}
+
+const HISTORY_LIMIT = 50;
+
+/**
+ * Brings a running pod's secondary networks in line with its current networks annotation, under the
+ * container's lock: DELs what it no longer selects (last first), then ADDs what is new, writing the
+ * cache after every step so the runtime's DEL or the next reconcile can finish from any crash. A new
+ * attachment that fails is rolled back alone. Then one network-status write and the events.
+ */
+export async function reconcile(config: BraidConfig, containerID: string, pod: WatchedPod): Promise<ReconcileOutcome> {
+  return withContainerLock(config, containerID, async () => {
+    const outcome: ReconcileOutcome = { containerID, removed: [], added: [], failed: [] };
+    const read = readCache(config.cniDir, containerID);
+    if (read.status !== 'ok') return { ...outcome, skipped: `no intact cache (${read.status})` };
+    const cache = read.cache;
+    if (!cache.netns || !fs.existsSync(cache.netns)) return { ...outcome, skipped: `netns ${cache.netns || '(none)'} is gone` };
+    const req: Request = {
+      command: 'ADD', containerID, netns: cache.netns, ifname: cache.ifname,
+      args: cache.args ?? cache.attachments.find((a) => a.clusterNetwork)?.cniArgs ?? '', path: cache.path ?? [],
+    };
+    // Resolved exactly as ADD resolves, with the watched pod's annotations standing in for the runtime's.
+    const podConfig: BraidConfig = { ...config, cniVersion: cache.cniVersion, runtimeConfig: { [POD_ANNOTATIONS_CAPABILITY]: pod.annotations } };
+    const { input, api } = await resolveInputs(req, podConfig);
+    const diff = diffNetworks(cache.attachments, input);
+    const toAdd = buildPlan(diff.input).filter((a) => !a.clusterNetwork && !diff.kept.has(attachmentKey(a)));
+    if (diff.removed.length === 0 && toAdd.length === 0) return outcome;
+    const events: PodEvent[] = [];
+    const save = (): void => writeCache(config.cniDir, cache);
+    await removeAttachments(req, config, cache, diff.removed, outcome, events, save);
+    for (const att of toAdd) await addAttachment(req, config, cache, att, outcome, events, save);
+    if (outcome.added.length > 0 && toAdd.some((a) => a.defaultRoute)) {
+      await applyDefaultRoutes(req, cache).catch((e) => events.push(failed('default-route', asCniError(e).message)));
+    }
+    save();
+    const context: PodContext = { ref: { namespace: pod.namespace, name: pod.name, uid: pod.uid, infraContainerID: '' }, annotations: pod.annotations, exists: true, uid: pod.uid };
+    if (api && !config.systemNamespaces.includes(pod.namespace)) {
+      await reportStatus(config, api, context, cache.netns, cache.attachments.filter((a) => a.state === 'added'), events);
+    }
+    return outcome;
+  });
+}
+
+function failed(what: string, message: string): PodEvent {
+  return { reason: 'NetworkReconcileFailed', message: `${what}: ${message}`, type: 'Warning' };
+}
+
+function record(cache: ContainerCache, entry: Omit<HistoryEntry, 'time'>): void {
+  cache.history = [...(cache.history ?? []), { time: new Date().toISOString(), ...entry }].slice(-HISTORY_LIMIT);
+}
+
+// DEL last first; what failed stays cached as it was, for the runtime's DEL or the next reconcile.
+async function removeAttachments(
+  req: Request, config: BraidConfig, cache: ContainerCache, removed: CachedAttachment[], outcome: ReconcileOutcome, events: PodEvent[], save: () => void,
+): Promise<void> {
+  if (removed.length === 0) return;
+  const errors = await teardown(req, config, removed, req.netns, save);
+  for (const att of [...removed].reverse()) {
+    const key = attachmentKey(att);
+    if (att.state === 'deleted') {
+      outcome.removed.push(key);
+      record(cache, { action: 'removed', network: att.network, ifname: att.ifname });
+      events.push({ reason: 'RemovedInterface', message: `Remove ${att.ifname} from ${att.network}` });
+    } else {
+      const error = errors.find((e) => e.message.includes(`(${att.ifname})`))?.message ?? 'DEL failed';
+      outcome.failed.push(key);
+      record(cache, { action: 'remove-failed', network: att.network, ifname: att.ifname, error });
+      events.push(failed(`removing ${att.ifname} (${att.network})`, error));
+    }
+  }
+  cache.attachments = cache.attachments.filter((a) => a.state !== 'deleted');
+  save();
+}
+
+// One new attachment: cached as planned before its delegates run; on failure undone alone.
+async function addAttachment(
+  req: Request, config: BraidConfig, cache: ContainerCache, planned: Attachment, outcome: ReconcileOutcome, events: PodEvent[], save: () => void,
+): Promise<void> {
+  const att: CachedAttachment = { ...planned, state: 'planned' };
+  const key = attachmentKey(att);
+  try {
+    if (att.resourceName) {
+      // The kubelet assigns devices when it admits the pod; a running pod has none spare to give.
+      throw wrapNetworkError('adding container to', att, new Error(`a network with a resourceName (${att.resourceName}) cannot be attached to a running pod; recreate the pod`));
+    }
+    assertIfnameFree(req.netns, att.ifname, att.network);
+  } catch (e) {
+    outcome.failed.push(key);
+    record(cache, { action: 'add-failed', network: att.network, ifname: att.ifname, error: asCniError(e).message });
+    events.push(failed(`adding ${att.ifname} (${att.network})`, asCniError(e).message));
+    return;
+  }
+  cache.attachments.push(att);
+  save();
+  try {
+    await attach(req, config, att);
+    save();
+    outcome.added.push(key);
+    record(cache, { action: 'added', network: att.network, ifname: att.ifname });
+    const ips = ((att.result?.ips ?? []) as Array<{ address: string }>).map((ip) => ip.address).join(',');
+    events.push({ reason: 'AddedInterface', message: `Add ${att.ifname} [${ips}] from ${att.network}` });
+  } catch (e) {
+    const error = asCniError(e).message;
+    log('error', `${error}; rolling back ${att.ifname} alone`);
+    const undo = await teardown(req, config, [att], req.netns);
+    if (undo.length === 0) cache.attachments = cache.attachments.filter((a) => a !== att);
+    outcome.failed.push(key);
+    record(cache, { action: 'add-failed', network: att.network, ifname: att.ifname, error });
+    events.push(failed(`adding ${att.ifname} (${att.network})`, error));
+    save();
+  }
+}
