@@ -7,36 +7,101 @@ import { writeStderr } from './stdio';
 export const LEVELS = ['panic', 'error', 'warning', 'verbose', 'debug'] as const;
 /** One of LEVELS. */
 export type Level = (typeof LEVELS)[number];
+/** How lines are written: Multus's `time [level] msg` text, or one JSON object per line for log shippers. */
+export type LogFormat = 'text' | 'json';
+/** Structured details of one line (JSON `fields`; `key=value` pairs in text). */
+export type LogFields = Record<string, unknown>;
+
+/**
+ * The level when logLevel is unset. Multus's default, panic, shows nothing at all, so an operator never
+ * sees an ignored key or a skipped network; braid's default shows errors and warnings, which a healthy
+ * ADD does not produce. An explicitly configured level keeps Multus's meaning.
+ */
+export const DEFAULT_LEVEL: Level = 'warning';
 
 /** Where and how much to log. */
 export interface LogSettings {
   level: Level;
+  format: LogFormat;
   toStderr: boolean;
   file: string;
   options: LogOptions;
 }
 
-let settings: LogSettings = { level: 'panic', toStderr: true, file: '', options: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true } };
-let prefix = '';
-
-/** Applies the config's log settings; an unknown level keeps the current one, as Multus does. */
-export function configureLog(next: Omit<LogSettings, 'level'> & { level: string }): void {
-  const level = (LEVELS as readonly string[]).includes(next.level) ? (next.level as Level) : settings.level;
-  settings = { ...next, level };
-  if (level !== next.level) log('error', `cannot set logging level to ${next.level}`);
+/** Who a line is about: the CNI command, its container and, when CNI_ARGS names it, the pod (`ns/name`). */
+export interface LogContext {
+  command: string;
+  container: string;
+  pod: string;
 }
 
-/** Sets the text put before every message (the container ID, so lines of concurrent pods can be told apart). */
-export function setLogPrefix(p: string): void {
-  prefix = p;
+let settings: LogSettings = {
+  level: DEFAULT_LEVEL, format: 'text', toStderr: true, file: '', options: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true },
+};
+let context: LogContext = { command: '', container: '', pod: '' };
+
+/**
+ * Applies the config's log settings. A level of '' is DEFAULT_LEVEL, and an unknown one keeps the current
+ * level, as Multus does; the format is matched case-insensitively ('' is text). A bad value is reported,
+ * never fatal: log settings must not fail a command.
+ */
+export function configureLog(next: Omit<LogSettings, 'level' | 'format'> & { level: string; format: string }): void {
+  const wanted = next.level === '' ? DEFAULT_LEVEL : next.level;
+  const level = (LEVELS as readonly string[]).includes(wanted) ? (wanted as Level) : settings.level;
+  const format = next.format.toLowerCase() === 'json' ? 'json' : 'text';
+  settings = { ...next, level, format };
+  if (level !== wanted) log('error', `cannot set logging level to ${next.level}`);
+  if (!['', 'text', 'json'].includes(next.format.toLowerCase())) log('warning', `unknown logFormat ${JSON.stringify(next.format)}: using text`);
 }
 
-/** Writes one line at `level` to stderr and/or the log file. */
-export function log(level: Exclude<Level, 'panic'> | 'panic', msg: string): void {
-  if (LEVELS.indexOf(level) > LEVELS.indexOf(settings.level)) return;
-  const line = `${new Date().toISOString()} [${level}] ${prefix}${msg}\n`;
+/** Sets who the following lines are about (the runtime's container ID, so lines of concurrent pods can be told apart). */
+export function setLogContext(next: Partial<LogContext>): void {
+  context = { ...context, ...next };
+}
+
+/** True when lines at `level` are written: callers check it before building costly fields. */
+export function logEnabled(level: Level): boolean {
+  return LEVELS.indexOf(level) <= LEVELS.indexOf(settings.level);
+}
+
+/**
+ * Writes one line at `level` to stderr and/or the log file. `msg` and `fields` may be functions, called
+ * only when the level is on, so a verbose or debug line costs nothing when it is off.
+ */
+export function log(level: Level, msg: string | (() => string), fields?: LogFields | (() => LogFields)): void {
+  if (!logEnabled(level)) return;
+  const line = render(level, typeof msg === 'function' ? msg() : msg, typeof fields === 'function' ? fields() : fields);
   if (settings.toStderr) writeStderr(line);
   if (settings.file) appendToFile(settings.file, line);
+}
+
+/**
+ * Passes a delegate's stderr on to braid's stderr (CNI spec §4), whatever the level. Secrets are
+ * redacted; in JSON format it becomes one record, so every line of stderr still parses.
+ */
+export function passPluginStderr(text: string, failed: boolean, fields: LogFields): void {
+  if (!text) return;
+  if (settings.format === 'text') writeStderr(redactor().redactText(text));
+  else writeStderr(render(failed ? 'error' : 'warning', 'plugin stderr', { ...fields, stderr: text }));
+}
+
+// Redaction is paid only for lines that are written (none on a healthy ADD at the default level).
+function redactor(): typeof import('./redact') {
+  return require('./redact') as typeof import('./redact');
+}
+
+function render(level: Level, msg: string, fields: LogFields | undefined): string {
+  const { redact, redactText } = redactor();
+  const time = new Date().toISOString();
+  const safeMsg = redactText(msg);
+  const safeFields = fields ? (redact(fields) as LogFields) : {};
+  if (settings.format === 'json') {
+    const { command, container, pod } = context;
+    return `${JSON.stringify({ time, level, container: container || null, pod: pod || null, command: command || null, msg: safeMsg, fields: safeFields })}\n`;
+  }
+  const who = [context.command, context.container && `container=${context.container}`, context.pod && `pod=${context.pod}`].filter(Boolean).join(' ');
+  const pairs = Object.entries(safeFields).map(([k, v]) => ` ${k}=${typeof v === 'string' && /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v)}`).join('');
+  return `${time} [${level}] ${who ? `${who}: ` : ''}${safeMsg}${pairs}\n`;
 }
 
 function appendToFile(file: string, line: string): void {

@@ -49,14 +49,17 @@ function readStdin(): string {
 async function run(stdin: string, setVersion: (v: string) => void): Promise<unknown> {
   const req = parseEnv(process.env);
   if (req.command === 'VERSION') return version(stdin);
-  const { decodeJson, parseBraidConfig } = await import('./config/braid-config');
+  const [{ decodeJson, parseBraidConfig }, { configureLog, log, setLogContext }, { podFromCniArgs }] = await Promise.all([
+    import('./config/braid-config'), import('./log'), import('./k8s/pod'),
+  ]);
+  // Every line, a config error's included, says which container and pod it is about.
+  const pod = podFromCniArgs(req.args);
+  setLogContext({ command: req.command, container: req.containerID, pod: pod ? `${pod.namespace}/${pod.name}` : '' });
   const doc = decodeJson(stdin, 'network configuration on stdin');
   // Errors answer in the caller's version, unless it is one braid does not speak.
   if (typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion)) setVersion(doc.cniVersion);
   const config = parseBraidConfig(doc);
-  const { configureLog, log, setLogPrefix } = await import('./log');
-  configureLog({ level: config.logLevel, toStderr: config.logToStderr, file: config.logFile, options: config.logOptions });
-  setLogPrefix(req.containerID ? `${req.containerID.slice(0, 12)} ${req.command} ` : `${req.command} `);
+  configureLog({ level: config.logLevel, format: config.logFormat, toStderr: config.logToStderr, file: config.logFile, options: config.logOptions });
   if (config.unknownKeys.length > 0) log('warning', `ignoring unknown config keys: ${config.unknownKeys.join(', ')}`);
   const { requireVersion } = await import('./commands/gate');
   requireVersion(req.command, config.cniVersion);

@@ -29,7 +29,10 @@ export interface BraidConfig {
   readinessTimeout: number;
   retryDeleteOnError: boolean;
   logFile: string;
+  /** '' when unset: the log's DEFAULT_LEVEL, which shows warnings (Multus's panic does not). */
   logLevel: string;
+  /** As configured ('' when unset): the log matches 'text' or 'json' and warns on anything else. */
+  logFormat: string;
   logToStderr: boolean;
   logOptions: LogOptions;
   delegateTimeout: number;
@@ -151,7 +154,8 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     readinessTimeout: c.readinessTimeout ?? DEFAULTS.readinessTimeout,
     retryDeleteOnError: c.retryDeleteOnError ?? false,
     logFile: c.logFile ?? '',
-    logLevel: c.logLevel || 'panic',
+    logLevel: c.logLevel || '',
+    logFormat: c.logFormat ?? '',
     logToStderr: c.logToStderr ?? true,
     logOptions: { ...DEFAULTS.logOptions, ...(c.logOptions ?? {}) },
     delegateTimeout: c.delegateTimeout ?? DEFAULTS.delegateTimeout,

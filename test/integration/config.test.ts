@@ -278,8 +278,8 @@ describe('logging', () => {
     expect(current).toMatch(/\[verbose\]/);
     kept += current;
     // older backups were pruned: the first calls' lines are gone, the last ones are kept
-    expect(kept).not.toContain('ctr-log-0 ');
-    expect(kept).toContain('ctr-log-11 DEL');
+    expect(kept).not.toContain('container=ctr-log-0:');
+    expect(kept).toContain('DEL container=ctr-log-11:');
     const longest = Math.max(...current.split('\n').map((l) => Buffer.byteLength(l) + 1));
     expect(fs.statSync(logFile).size).toBeLessThanOrEqual(Math.max(0.001 * 1024 * 1024, longest));
   });

@@ -36,7 +36,8 @@ describe('parseBraidConfig', () => {
       readinessTimeout: 45,
       retryDeleteOnError: false,
       logFile: '',
-      logLevel: 'panic',
+      logLevel: '',
+      logFormat: '',
       logToStderr: true,
       logOptions: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true },
       strictCapabilities: false,
@@ -51,8 +52,8 @@ describe('parseBraidConfig', () => {
     expect(parseBraidConfig({ type: 'braid', delegates: [DELEGATE], globalNamespaces: ' a ,, b ,' }).globalNamespaces).toEqual(['a', 'b']);
   });
 
-  it('reads an empty logLevel as panic', () => {
-    expect(parseBraidConfig({ type: 'braid', delegates: [DELEGATE], logLevel: '' }).logLevel).toBe('panic');
+  it('reads an empty logLevel as unset (the log\'s default level), not as panic', () => {
+    expect(parseBraidConfig({ type: 'braid', delegates: [DELEGATE], logLevel: '' }).logLevel).toBe('');
   });
 
   it('fills logOptions keys the config leaves out from the defaults', () => {
