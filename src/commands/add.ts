@@ -11,6 +11,7 @@ import { defaultRouteChange, resultAfterChange } from '../plan/default-route';
 import { undeclaredWarning, type Attachment } from '../plan/plan';
 import { resolveAttachments, type Resolution } from '../resolve/resolve';
 import { mergeResults } from '../result/merge';
+import { NETWORKS_ANNOTATION } from '../selection/networks';
 import { readCache, removeCache, writeCache, type CachedAttachment, type ContainerCache } from '../store/cache';
 import { delegateEnv, newCache, pluginDirs, waitForReadiness, withContainerLock, wrapNetworkError } from './common';
 import { reportStatus } from './report';
@@ -31,6 +32,7 @@ export async function add(req: Request, config: BraidConfig): Promise<Record<str
       throw new CniError(ErrorCode.InvalidConfig, `container ${req.containerID} already has attachments; DEL it before adding again`);
     }
     const cache = newCache(req, config, resolution.plan.map((a) => ({ ...a, state: 'planned' })));
+    if (resolution.pod?.exists) cache.networks = resolution.pod.annotations[NETWORKS_ANNOTATION] ?? '';
     writeCache(config.cniDir, cache); // before any delegate runs: a crash from here on leaves a cache DEL can finish from
     let started = 0; // attachments whose delegates were invoked: exactly what a rollback must undo
     try {

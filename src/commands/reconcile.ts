@@ -7,6 +7,7 @@ import { assertIfnameFree } from '../netns/interfaces';
 import { attachmentKey, diffNetworks } from '../plan/dynamic';
 import { buildPlan, type Attachment } from '../plan/plan';
 import { POD_ANNOTATIONS_CAPABILITY, resolveInputs, type PodContext } from '../resolve/resolve';
+import { NETWORKS_ANNOTATION } from '../selection/networks';
 import { readCache, writeCache, type CachedAttachment, type ContainerCache, type HistoryEntry } from '../store/cache';
 import { applyDefaultRoutes, attach } from './add';
 import { withContainerLock, wrapNetworkError } from './common';
@@ -54,7 +55,11 @@ export async function reconcile(config: BraidConfig, containerID: string, pod: W
     const { input, api } = await resolveInputs(req, podConfig);
     const diff = diffNetworks(cache.attachments, input);
     const toAdd = buildPlan(diff.input).filter((a) => !a.clusterNetwork && !diff.kept.has(attachmentKey(a)));
-    if (diff.removed.length === 0 && toAdd.length === 0) return outcome;
+    const applied = pod.annotations[NETWORKS_ANNOTATION] ?? '';
+    if (diff.removed.length === 0 && toAdd.length === 0) {
+      if (cache.networks !== applied) writeCache(config.cniDir, { ...cache, networks: applied });
+      return outcome;
+    }
     const events: PodEvent[] = [];
     const save = (): void => writeCache(config.cniDir, cache);
     await removeAttachments(req, config, cache, diff.removed, outcome, events, save);
@@ -62,6 +67,7 @@ export async function reconcile(config: BraidConfig, containerID: string, pod: W
     if (outcome.added.length > 0 && toAdd.some((a) => a.defaultRoute)) {
       await applyDefaultRoutes(req, cache).catch((e) => events.push(failed('default-route', asCniError(e).message)));
     }
+    if (outcome.failed.length === 0) cache.networks = applied; // else the periodic resync tries again
     save();
     const context: PodContext = { ref: { namespace: pod.namespace, name: pod.name, uid: pod.uid, infraContainerID: '' }, annotations: pod.annotations, exists: true, uid: pod.uid };
     if (api && !config.systemNamespaces.includes(pod.namespace)) {

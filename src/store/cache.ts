@@ -26,6 +26,8 @@ export interface ContainerCache {
   cniVersion: string;
   /** CNI_ARGS as the runtime gave them to ADD (absent in caches of older builds). */
   args?: string;
+  /** The pod's networks annotation these attachments were planned from (ADD, or the last clean reconcile). */
+  networks?: string;
   /** CNI_PATH as the runtime gave it to ADD: where a later reconcile finds the delegates. */
   path?: string[];
   attachments: CachedAttachment[];
