@@ -208,9 +208,19 @@ export interface ResolvedInputs {
   api?: KubeApi;
 }
 
+/**
+ * Inputs a caller already holds, used instead of asking for them (braid plan: the pod from its manifest,
+ * NADs from a directory, devices from a file): no API, nadDir or kubelet is consulted for what is given.
+ */
+export interface GivenInputs {
+  pod?: PodContext;
+  nads?: NadSource;
+  devices?: Map<string, string[]>;
+}
+
 /** Gathers the inputs of an ADD and plans it (see resolveInputs). */
-export async function resolveAttachments(req: Request, config: BraidConfig): Promise<Resolution> {
-  const { input, pod, api } = await resolveInputs(req, config);
+export async function resolveAttachments(req: Request, config: BraidConfig, given: GivenInputs = {}): Promise<Resolution> {
+  const { input, pod, api } = await resolveInputs(req, config, given);
   return { plan: buildPlan(input), pod, api };
 }
 
@@ -219,17 +229,17 @@ export async function resolveAttachments(req: Request, config: BraidConfig): Pro
  * the pod (skipped when the runtime passed its annotations) and config networks named by name go
  * out together; the pod's NADs follow as soon as its annotations are known, all in parallel.
  */
-export async function resolveInputs(req: Request, config: BraidConfig): Promise<ResolvedInputs> {
+export async function resolveInputs(req: Request, config: BraidConfig, given: GivenInputs = {}): Promise<ResolvedInputs> {
   const ref = podFromCniArgs(req.args);
   // Kubernetes (or the NAD directory) is opened only when something may be looked up in it.
   const byName = [config.clusterNetwork ?? '', ...config.defaultNetworks].some(isNadName);
-  const api = ref || byName ? await openApi(config) : undefined;
-  const nads: NadSource | undefined = api ?? (config.nadDir && (ref || byName) ? await openNadDir(config.nadDir) : undefined);
+  const api = (ref || byName) && !given.nads ? await openApi(config) : undefined;
+  const nads: NadSource | undefined = given.nads ?? api ?? (config.nadDir && (ref || byName) ? await openNadDir(config.nadDir) : undefined);
   const fromRuntime = runtimeAnnotations(config);
   if (!ref && fromRuntime) unnamedPodSelects(fromRuntime, req.command);
   const podP: Promise<PodContext | undefined> = !ref
     ? Promise.resolve(undefined)
-    : fromRuntime
+    : given.pod ? Promise.resolve(given.pod) : fromRuntime
       ? Promise.resolve({ ref, annotations: fromRuntime, exists: true, uid: runtimePodUid(ref, fromRuntime) })
       : lookUpPod(api, ref, req.command);
   const systemPod = ref !== undefined && config.systemNamespaces.includes(ref.namespace);
@@ -249,7 +259,7 @@ export async function resolveInputs(req: Request, config: BraidConfig): Promise<
     clusterNetwork = cluster.value;
   }
   const secondaries = pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries];
-  const devices = await kubeletDevices(config, ref, pod, [clusterNetwork, ...secondaries]);
+  const devices = given.devices ?? await kubeletDevices(config, ref, pod, [clusterNetwork, ...secondaries]);
   const input: PlanInput = {
     clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args,
     devices, containerID: req.containerID, deviceInfoDir: config.deviceInfoDir, strictCapabilities: config.strictCapabilities,
