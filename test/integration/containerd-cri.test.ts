@@ -1,0 +1,178 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { BRAID, REFERENCE_PLUGINS } from '../helpers/braid';
+import { Containerd } from '../helpers/containerd';
+import { buildPauseImage, criClient, inNetnsOf, kubeletSandboxConfig, PAUSE_IMAGE, sandboxPid, type CriClient } from '../helpers/cri';
+import { hostLinkExists, hostLocalLeases, Sandbox } from '../helpers/host';
+
+// kubelet's path to braid: the tests drive containerd's CRI plugin over its gRPC socket with
+// RunPodSandbox / PodSandboxStatus / StopPodSandbox / RemovePodSandbox as kubelet does. containerd
+// execs braid (clusterless, nadDir) from its CNI bin_dir with K8S_POD_* CNI_ARGS and the pod's
+// annotations through the io.kubernetes.cri.pod-annotations capability.
+// Address range of this file: 10.250.220.0/24 … 10.250.222.0/24.
+
+const POD_NS = 'team-a';
+const SUBNETS = { pod: '10.250.220.0/24', macvlan: '10.250.221.0/24', ptp: '10.250.222.0/24' };
+
+let sb: Sandbox;
+let ctrd: Containerd;
+let cri: CriClient;
+let cniBin: string;
+let nadDir: string;
+
+/** A CNI bin dir as a node has one: braid next to the reference plugins. */
+function binDirWithBraid(dir: string, braid: string): string {
+  fs.mkdirSync(dir);
+  fs.copyFileSync(braid, path.join(dir, 'braid'));
+  fs.chmodSync(path.join(dir, 'braid'), 0o755);
+  for (const p of fs.readdirSync(REFERENCE_PLUGINS)) fs.symlinkSync(path.join(REFERENCE_PLUGINS, p), path.join(dir, p));
+  return dir;
+}
+
+beforeAll(async () => {
+  sb = new Sandbox();
+  const [parent] = sb.veth('m');
+  cniBin = binDirWithBraid(path.join(sb.dir, 'bin'), BRAID);
+  nadDir = path.join(sb.dir, 'nads');
+  // NADs in the pod's namespace: found only if containerd passes K8S_POD_NAMESPACE.
+  sb.write('nads/macvlan-a.json', {
+    apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'macvlan-a', namespace: POD_NS },
+    spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'macvlan', master: parent, mode: 'bridge', ipam: { type: 'host-local', subnet: SUBNETS.macvlan, dataDir: sb.ipamDir } }) },
+  });
+  sb.write('nads/ptp-b.json', {
+    apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'ptp-b', namespace: POD_NS },
+    spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'ptp', ipam: { type: 'host-local', subnet: SUBNETS.ptp, dataDir: sb.ipamDir } }) },
+  });
+  sb.write('net.d/00-braid.conflist', {
+    cniVersion: '1.0.0',
+    name: 'braid-net',
+    plugins: [{
+      type: 'braid',
+      capabilities: { 'io.kubernetes.cri.pod-annotations': true },
+      delegates: [{
+        cniVersion: '1.0.0', name: 'podnet', type: 'bridge', bridge: sb.linkName('br'), isGateway: true,
+        ipam: { type: 'host-local', subnet: SUBNETS.pod, dataDir: sb.ipamDir },
+      }],
+      nadDir,
+      cniDir: sb.cniDir,
+    }],
+  });
+  ctrd = await Containerd.start({ cniBinDir: cniBin, cniConfDir: sb.confDir, sandboxImage: PAUSE_IMAGE });
+  ctrd.ctr(['images', 'import', buildPauseImage(sb.dir)], 'k8s.io');
+  cri = criClient(ctrd.socket);
+}, 120_000);
+
+afterAll(async () => {
+  cri?.close();
+  await ctrd?.stop();
+  sb?.cleanup();
+}, 60_000);
+
+/** A pod named `name` in POD_NS whose networks annotation is `networks`, as kubelet would configure it. */
+function pod(name: string, networks?: string) {
+  return kubeletSandboxConfig({
+    name,
+    namespace: POD_NS,
+    uid: `uid-${name}`,
+    annotations: networks ? { 'k8s.v1.cni.cncf.io/networks': networks } : {},
+    logDirectory: path.join(sb.dir, 'logs', name),
+    cgroupParent: ctrd.cgroupParent,
+  });
+}
+
+/** RunPodSandbox; the sandbox is stopped and removed when the test ends, whatever happens. */
+async function runPod(config: ReturnType<typeof pod>): Promise<string> {
+  const id = await cri.runPodSandbox(config);
+  onTestFinished(async () => {
+    await cri.stopPodSandbox(id).catch(() => undefined);
+    await cri.removePodSandbox(id).catch(() => undefined);
+  });
+  return id;
+}
+
+/** Interface name -> IPv4 CIDRs inside the netns of process `pid` (loopback left out). */
+function podInterfaces(pid: number): Record<string, string[]> {
+  const links = JSON.parse(inNetnsOf(pid, ['ip', '-j', '-4', 'addr', 'show'])) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>;
+  return Object.fromEntries(links.filter((l) => l.ifname !== 'lo').map((l) => [l.ifname, l.addr_info.map((a) => `${a.local}/${a.prefixlen}`)]));
+}
+
+/** Files containerd's libcni keeps in its result cache (containerd sees ctrd.varLib as /var/lib). */
+function libcniResults(): string[] {
+  const dir = path.join(ctrd.varLib, 'cni/results');
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+}
+
+describe('kubelet\'s path through containerd\'s CRI plugin', () => {
+  it('containerd reports the runtime and network ready with braid as its CNI config', async () => {
+    const version = await cri.version();
+    expect(version.runtimeName).toBe('containerd');
+    expect(version.runtimeApiVersion).toBe('v1');
+    const { status } = await cri.status();
+    const network = status.conditions.find((c) => c.type === 'NetworkReady');
+    expect(network?.status, network?.message).toBe(true);
+  });
+
+  it('RunPodSandbox attaches eth0 and the annotation\'s NADs; PodSandboxStatus reports eth0\'s IP; stop and remove leave nothing', async () => {
+    const id = await runPod(pod('web-0', 'macvlan-a@data, ptp-b'));
+    const running = await cri.podSandboxStatus(id);
+    expect(running.status.state).toBe('SANDBOX_READY');
+    expect(running.status.annotations['k8s.v1.cni.cncf.io/networks']).toBe('macvlan-a@data, ptp-b');
+    const pid = sandboxPid(running);
+
+    const ifaces = podInterfaces(pid);
+    expect(Object.keys(ifaces).sort()).toEqual(['data', 'eth0', 'net2']);
+    expect(ifaces.eth0).toEqual([expect.stringMatching(/^10\.250\.220\.\d+\/24$/)]);
+    expect(ifaces.data).toEqual([expect.stringMatching(/^10\.250\.221\.\d+\/24$/)]);
+    expect(ifaces.net2).toEqual([expect.stringMatching(/^10\.250\.222\.\d+\/24$/)]);
+    // The pod IP kubelet gets is the cluster network's (eth0), not a NAD's.
+    expect(running.status.network?.ip).toBe(ifaces.eth0[0].split('/')[0]);
+
+    expect(hostLocalLeases(sb.ipamDir).sort()).toEqual([
+      `macvlan-a/${ifaces.data[0].split('/')[0]}`,
+      `podnet/${ifaces.eth0[0].split('/')[0]}`,
+      `ptp-b/${ifaces.net2[0].split('/')[0]}`,
+    ]);
+    expect(sb.cacheFiles()).toEqual([id]);
+    expect(libcniResults()).toContain(`braid-net-${id}-eth0`);
+    const cache = sb.readCache(id);
+    expect(cache.netns).toMatch(new RegExp(`^${ctrd.dir}/state/`));
+    const hostSide = cache.attachments.flatMap((a: any) => (a.result?.interfaces ?? []) as Array<{ name: string; sandbox?: string }>)
+      .filter((i: { name: string; sandbox?: string }) => !i.sandbox && i.name.startsWith('veth')).map((i: { name: string }) => i.name);
+    expect(hostSide).toHaveLength(2); // the bridge's and ptp's host ends
+    for (const name of hostSide) expect(hostLinkExists(name)).toBe(true);
+
+    await cri.stopPodSandbox(id);
+    expect((await cri.podSandboxStatus(id)).status.state).toBe('SANDBOX_NOTREADY');
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    for (const name of hostSide) expect(hostLinkExists(name)).toBe(false);
+    expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
+    expect(sb.cacheFiles()).toEqual([]);
+    expect(libcniResults()).toEqual([]);
+
+    await cri.stopPodSandbox(id); // kubelet may stop more than once
+    await cri.removePodSandbox(id);
+    await expect(cri.podSandboxStatus(id)).rejects.toMatchObject({ code: 5 }); // NOT_FOUND
+    expect(fs.existsSync(cache.netns)).toBe(false);
+  });
+
+  it('a pod without the networks annotation gets the cluster network only', async () => {
+    const id = await runPod(pod('plain-0'));
+    const running = await cri.podSandboxStatus(id);
+    const ifaces = podInterfaces(sandboxPid(running));
+    expect(Object.keys(ifaces)).toEqual(['eth0']);
+    expect(running.status.network?.ip).toBe(ifaces.eth0[0].split('/')[0]);
+    await cri.stopPodSandbox(id);
+    await cri.removePodSandbox(id);
+    expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
+    expect(sb.cacheFiles()).toEqual([]);
+  });
+
+  it('RunPodSandbox fails with braid\'s error for a NAD nadDir lacks, and nothing is left attached', async () => {
+    await expect(cri.runPodSandbox(pod('bad-0', 'macvlan-a, missing-c')))
+      .rejects.toThrow(`NetworkAttachmentDefinition ${POD_NS}/missing-c not found`);
+    expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
+    expect(sb.cacheFiles()).toEqual([]);
+    expect(libcniResults()).toEqual([]);
+  });
+});
