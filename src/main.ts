@@ -49,7 +49,7 @@ function readStdin(): string {
 async function run(stdin: string, setVersion: (v: string) => void): Promise<unknown> {
   const req = parseEnv(process.env);
   if (req.command === 'VERSION') return version(stdin);
-  const [{ decodeJson, parseBraidConfig }, { configureLog, log, setLogContext }, { podFromCniArgs }] = await Promise.all([
+  const [{ decodeJson, parseBraidConfig }, { configureLog, setLogContext }, { podFromCniArgs }] = await Promise.all([
     import('./config/braid-config'), import('./log'), import('./k8s/pod'),
   ]);
   // Every line, a config error's included, says which container and pod it is about.
@@ -58,9 +58,9 @@ async function run(stdin: string, setVersion: (v: string) => void): Promise<unkn
   const doc = decodeJson(stdin, 'network configuration on stdin');
   // Errors answer in the caller's version, unless it is one braid does not speak.
   if (typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion)) setVersion(doc.cniVersion);
-  const config = parseBraidConfig(doc);
+  const config = parseBraidConfig(doc, req.command === 'DEL' || req.command === 'GC' ? 'del' : 'strict');
   configureLog({ level: config.logLevel, format: config.logFormat, toStderr: config.logToStderr, file: config.logFile, options: config.logOptions });
-  if (config.unknownKeys.length > 0) log('warning', `ignoring unknown config keys: ${config.unknownKeys.join(', ')}`);
+  (await import('./config/report')).reportConfigWarnings(config);
   const { requireVersion } = await import('./commands/gate');
   requireVersion(req.command, config.cniVersion);
   switch (req.command) {

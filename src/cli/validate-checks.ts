@@ -43,6 +43,7 @@ function checkBraidConfig(config: Record<string, unknown>, base: string, finding
     for (const p of schemaProblems(config)) if (`${base}${p.pointer}` !== first) findings.push({ severity: 'error', pointer: `${base}${p.pointer}`, message: `invalid braid config: ${p.message}`, code: 7 });
     return;
   }
+  for (const w of parsed.warnings) findings.push(warning(`${base}${w.pointer}`, w.message)); // values ADD replaces by their defaults
   parsed.delegates?.forEach((d, i) => attempt(findings, `${base}/delegates/${i}`, () => normalizeNetwork(d, `delegates[${i}]`, parsed.cniVersion)));
 }
 

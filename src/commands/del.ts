@@ -1,6 +1,6 @@
 import { asCniError, CniError } from '../cni/errors';
 import type { Request } from '../cni/env';
-import type { BraidConfig } from '../config/braid-config';
+import { requireNetworks, type BraidConfig } from '../config/braid-config';
 import { joinErrors } from '../delegate/invoke';
 import { removeDeviceInfo } from '../devices/device-info';
 import { log } from '../log';
@@ -39,6 +39,7 @@ async function attachmentsFromConfig(req: Request, config: BraidConfig, reason: 
   const corrupt = `cache for container ${req.containerID} is corrupt (${reason})`;
   log('error', `${corrupt}; best-effort DEL from the current config`);
   try {
+    requireNetworks(config); // DEL reads its config leniently: only this path needs the networks
     const { resolveAttachments } = await import('../resolve/resolve'); // only here: DEL from a sound cache never resolves
     return (await resolveAttachments(req, config)).plan.map((a) => ({ ...a, state: 'added' }));
   } catch (e) {

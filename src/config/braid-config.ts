@@ -1,7 +1,10 @@
-import validateConfig from '../generated/validate-config.js';
 import schema from '../../schemas/config.schema.json';
 import { CniError, ErrorCode } from '../cni/errors';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../cni/version';
+import type { Level } from '../log';
+import { validatedDocument, type ParseMode } from './lenient';
+import { normalizeLogLevel } from './log-level';
+import type { ConfigWarning } from './schema';
 
 /** Log rotation settings (Multus `logOptions`; sizes in MB, ages in days). */
 export interface LogOptions { maxAge: number; maxSize: number; maxBackups: number; compress: boolean }
@@ -30,7 +33,7 @@ export interface BraidConfig {
   retryDeleteOnError: boolean;
   logFile: string;
   /** '' when unset: the log's DEFAULT_LEVEL, which shows warnings (Multus's panic does not). */
-  logLevel: string;
+  logLevel: Level | '';
   /** As configured ('' when unset): the log matches 'text' or 'json' and warns on anything else. */
   logFormat: string;
   logToStderr: boolean;
@@ -50,6 +53,8 @@ export interface BraidConfig {
   strictCapabilities: boolean;
   /** Top-level keys braid does not know (logged as a warning). */
   unknownKeys: string[];
+  /** Config values braid ignored in favour of their defaults (logged as warnings). */
+  warnings: ConfigWarning[];
 }
 
 /** Multus's defaults for the keys it shares with braid. */
@@ -86,23 +91,7 @@ export function decodeJson(bytes: string, what: string): Record<string, unknown>
   return doc as Record<string, unknown>;
 }
 
-/** One schema violation: a JSON pointer to the field and what is wrong with it. */
-export interface SchemaProblem { pointer: string; message: string }
-
-/** Every violation of schemas/config.schema.json in `doc` (the precompiled validator collects them all). */
-export function schemaProblems(doc: Record<string, unknown>): SchemaProblem[] {
-  if (validateConfig(doc)) return [];
-  const errors = validateConfig.errors!;
-  // An anyOf failure is reported once, not once per alternative it tried.
-  const alternatives = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
-  return errors.filter((e) => !alternatives.some((a) => e.schemaPath.startsWith(a))).map((e) => {
-    const params = e.params as { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] };
-    if (params.missingProperty) return { pointer: `${e.instancePath}/${params.missingProperty}`, message: 'is required' };
-    if (params.additionalProperty) return { pointer: `${e.instancePath}/${params.additionalProperty}`, message: 'is not an allowed key here' };
-    const message = params.allowedValues ? `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : e.message ?? 'is invalid';
-    return { pointer: e.instancePath, message };
-  });
-}
+export { schemaProblems, type SchemaProblem } from './schema';
 
 const KNOWN_KEYS = new Set(Object.keys(schema.properties));
 
@@ -111,24 +100,20 @@ export function unknownKeys(doc: Record<string, unknown>): string[] {
   return Object.keys(doc).filter((k) => !KNOWN_KEYS.has(k) && !k.startsWith('cni.dev/'));
 }
 
-/** Validates braid's config document and applies Multus-compatible defaults. */
-export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
+/**
+ * Validates braid's config document and applies Multus-compatible defaults. In 'del' mode (DEL, GC) an
+ * invalid value of a key DEL does not need is a warning and its default, so a config edit never blocks a DEL.
+ */
+export function parseBraidConfig(doc: Record<string, unknown>, mode: ParseMode = 'strict'): BraidConfig {
   // Spec: a cniVersion the plugin does not speak is error 1 (incompatible version), not a config error.
   if (typeof doc.cniVersion === 'string' && doc.cniVersion !== '' && !isSupportedVersion(doc.cniVersion)) {
     throw new CniError(ErrorCode.IncompatibleVersion,
       `incompatible CNI versions: config cniVersion ${JSON.stringify(doc.cniVersion)} is not supported`,
       `supported versions: ${SUPPORTED_VERSIONS.join(', ')}`, '/cniVersion');
   }
-  const problems = schemaProblems(doc);
-  if (problems.length > 0) {
-    const { pointer, message } = problems[0];
-    const field = pointer ? pointer.slice(1).replace(/\//g, '.') : '(root)';
-    throw new CniError(ErrorCode.InvalidConfig, `invalid braid config: ${field} ${message}`, JSON.stringify(validateConfig.errors), pointer);
-  }
-  const c = doc as Record<string, any>;
-  if (!c.clusterNetwork && !c.delegates) {
-    throw new CniError(ErrorCode.InvalidConfig, 'invalid braid config: at least one delegate/clusterNetwork must be specified', '', '/clusterNetwork');
-  }
+  const warnings: ConfigWarning[] = [];
+  const c = validatedDocument(doc, mode, warnings);
+  if (mode === 'strict') requireNetworks(c);
   const globals = typeof c.globalNamespaces === 'string' && c.globalNamespaces.trim() !== ''
     ? c.globalNamespaces.split(',').map((s: string) => s.trim()).filter(Boolean)
     : [...DEFAULTS.globalNamespaces];
@@ -154,7 +139,7 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     readinessTimeout: c.readinessTimeout ?? DEFAULTS.readinessTimeout,
     retryDeleteOnError: c.retryDeleteOnError ?? false,
     logFile: c.logFile ?? '',
-    logLevel: c.logLevel || '',
+    logLevel: normalizeLogLevel(c.logLevel, warnings),
     logFormat: c.logFormat ?? '',
     logToStderr: c.logToStderr ?? true,
     logOptions: { ...DEFAULTS.logOptions, ...(c.logOptions ?? {}) },
@@ -171,5 +156,13 @@ export function parseBraidConfig(doc: Record<string, unknown>): BraidConfig {
     pciDevicesDir: c.pciDevicesDir ?? DEFAULTS.pciDevicesDir,
     strictCapabilities: c.strictCapabilities ?? false,
     unknownKeys: unknownKeys(c),
+    warnings,
   };
+}
+
+/** Fails with code 7 when the config names no network at all (Multus: "at least one delegate/clusterNetwork"). */
+export function requireNetworks(c: { clusterNetwork?: unknown; delegates?: unknown }): void {
+  if (!c.clusterNetwork && !c.delegates) {
+    throw new CniError(ErrorCode.InvalidConfig, 'invalid braid config: at least one delegate/clusterNetwork must be specified', '', '/clusterNetwork');
+  }
 }

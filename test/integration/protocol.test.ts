@@ -153,8 +153,8 @@ describe('stdin validation', () => {
     expectCniError(call(''), 6);
   });
 
-  it('logLevel of the wrong type fails the schema with code 7 naming logLevel', () => {
-    expect(expectCniError(call(braidConfig({ logLevel: 3 })), 7).msg).toContain('logLevel');
+  it('namespaceIsolation of the wrong type fails the schema with code 7 naming namespaceIsolation', () => {
+    expect(expectCniError(call(braidConfig({ namespaceIsolation: 'yes' })), 7).msg).toContain('namespaceIsolation');
   });
 
   it('delegates that are not a list fail the schema with code 7 naming delegates', () => {

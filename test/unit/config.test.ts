@@ -53,7 +53,7 @@ describe('parseBraidConfig', () => {
   });
 
   it('reads an empty logLevel as unset (the log\'s default level), not as panic', () => {
-    expect(parseBraidConfig({ type: 'braid', delegates: [DELEGATE], logLevel: '' }).logLevel).toBe('');
+    expect(parseBraidConfig({ type: 'braid', delegates: [DELEGATE], logLevel: '' })).toMatchObject({ logLevel: '', warnings: [] });
   });
 
   it('fills logOptions keys the config leaves out from the defaults', () => {
@@ -78,13 +78,10 @@ describe('parseBraidConfig', () => {
   });
 
   it.each([
-    ['logLevel', { logLevel: 3 }],
-    ['logLevel', { logLevel: 'chatty' }],
     ['delegates', { delegates: 'x' }],
     ['delegates', { delegates: [] }],
-    ['logToStderr', { logToStderr: 'yes' }],
-    ['logOptions', { logOptions: { maxSize: 1, rotate: true } }],
     ['readinessTimeout', { readinessTimeout: -1 }],
+    ['namespaceIsolation', { namespaceIsolation: 'yes' }],
     ['name', { name: '../etc' }],
     ['multusNamespace', { multusNamespace: 'kube.system' }],
     ['multusNamespace', { multusNamespace: 'Kube-System' }],
@@ -93,6 +90,68 @@ describe('parseBraidConfig', () => {
     const err = cniError(() => parseBraidConfig({ type: 'braid', delegates: [DELEGATE], ...patch }));
     expect(err.code).toBe(7);
     expect(err.message).toContain(field);
+  });
+
+  it.each([
+    ['Debug', 'debug'], ['DEBUG', 'debug'], ['info', 'verbose'], ['Info', 'verbose'], ['verbose', 'verbose'],
+    ['warn', 'warning'], ['Warning', 'warning'], ['error', 'error'], ['Panic', 'panic'],
+  ])('reads Multus\'s logLevel %j as braid\'s %s, without a warning', (value, level) => {
+    const c = parseBraidConfig({ type: 'braid', delegates: [DELEGATE], logLevel: value });
+    expect(c.logLevel).toBe(level);
+    expect(c.warnings).toEqual([]);
+  });
+
+  it.each([
+    ['logLevel', { logLevel: 'chatty' }, { logLevel: '' }],
+    ['logLevel', { logLevel: 3 }, { logLevel: '' }],
+    ['logFormat', { logFormat: true }, { logFormat: '' }],
+    ['logToStderr', { logToStderr: 'yes' }, { logToStderr: true }],
+    ['logFile', { logFile: 7 }, { logFile: '' }],
+    ['logOptions', { logOptions: 'big' }, { logOptions: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true } }],
+    ['rotate', { logOptions: { maxSize: 1, rotate: true } }, { logOptions: { maxAge: 5, maxSize: 1, maxBackups: 5, compress: true } }],
+    ['logOptions.maxAge', { logOptions: { maxAge: -1, maxBackups: 2 } }, { logOptions: { maxAge: 5, maxSize: 100, maxBackups: 2, compress: true } }],
+  ])('never fails on a bad log setting: %s is a warning naming it and the default applies', (field, patch, expected) => {
+    for (const mode of ['strict', 'del'] as const) {
+      const c = parseBraidConfig({ type: 'braid', delegates: [DELEGATE], ...patch }, mode);
+      expect(c).toMatchObject(expected);
+      expect(c.warnings).toHaveLength(1);
+      expect(c.warnings[0].message).toContain(field);
+    }
+  });
+
+  it('reads JSON null for an optional key, and "" for a directory key, as the default (Multus)', () => {
+    const c = parseBraidConfig({
+      type: 'braid', delegates: [DELEGATE], cniDir: '', confDir: null, binDir: '', multusNamespace: '', kubeconfig: null,
+      namespaceIsolation: null, logLevel: null, logOptions: { maxSize: null }, clusterNetwork: '', defaultNetworks: null,
+    });
+    expect(c).toMatchObject({
+      cniDir: '/var/lib/cni/multus', confDir: '/etc/cni/multus/net.d', binDir: '/opt/cni/bin', multusNamespace: 'kube-system',
+      kubeconfig: '', namespaceIsolation: false, logLevel: '', logOptions: { maxSize: 100 }, defaultNetworks: [], warnings: [],
+    });
+    expect(c.clusterNetwork).toBeUndefined();
+  });
+
+  it('on DEL, an invalid value of a key DEL does not need is a warning naming it, and its default applies', () => {
+    const doc = { type: 'braid', delegates: 'x', namespaceIsolation: 'yes', resultMode: 'all', cniDir: '/d' };
+    const c = parseBraidConfig(doc, 'del');
+    expect(c).toMatchObject({ namespaceIsolation: false, resultMode: 'merged', cniDir: '/d' });
+    expect(c.delegates).toBeUndefined();
+    expect(c.warnings.map((w) => w.message).join('\n')).toMatch(/delegates[^\n]*\n[^\n]*namespaceIsolation[^\n]*\n[^\n]*resultMode/);
+    expect(cniError(() => parseBraidConfig(doc)).code).toBe(7);
+  });
+
+  it.each([
+    ['cniDir', { cniDir: 5 }],
+    ['type', { type: 5 }],
+    ['cniVersion', { cniVersion: 2 }],
+  ])('on DEL, still fails with code 7 naming %s, which DEL needs', (field, patch) => {
+    const err = cniError(() => parseBraidConfig({ type: 'braid', delegates: [DELEGATE], ...patch }, 'del'));
+    expect(err.code).toBe(7);
+    expect(err.message).toContain(field);
+  });
+
+  it('on DEL, accepts a config that names no network (DEL reads the cache)', () => {
+    expect(parseBraidConfig({ type: 'braid', cniDir: '/d' }, 'del').cniDir).toBe('/d');
   });
 
   it('refuses an unsupported cniVersion with code 1 (incompatible version) naming it', () => {

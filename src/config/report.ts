@@ -1,0 +1,16 @@
+import { log, logEnabled } from '../log';
+import { writeStderr } from '../stdio';
+import type { BraidConfig } from './braid-config';
+
+/**
+ * Logs what braid ignored in the config (after configureLog). Invalid values are shown even at a level
+ * that hides warnings (panic, error), as Multus prints a bad level unconditionally.
+ */
+export function reportConfigWarnings(config: BraidConfig): void {
+  if (config.unknownKeys.length > 0) log('warning', `ignoring unknown config keys: ${config.unknownKeys.join(', ')}`);
+  const shown = logEnabled('warning');
+  for (const { message } of config.warnings) {
+    if (shown) log('warning', message);
+    else writeStderr(`braid: warning: ${message}\n`);
+  }
+}
