@@ -35,6 +35,9 @@ export async function reportStatus(
   const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork, att.deviceInfo, links));
   const { namespace, name } = pod.ref;
   const uid = pod.uid ?? pod.ref.uid; // events name the API's pod (a static pod's mirror)
+  // Multus writes the list indented by four spaces; consumers see the same text. The PATCH is sent
+  // first: on an HTTP/1.1 connection requests queue, and the status must not wait behind events.
+  const patched = api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) }, pod.uid);
   const toSend: PodEvent[] = events ?? [
     ...attachments.flatMap((att) => (att.undeclared ?? []).map((key) => ({ reason: UNDECLARED_REASON, message: undeclaredWarning(att.network, key), type: 'Warning' as const }))),
     ...results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) => ({
@@ -45,8 +48,7 @@ export async function reportStatus(
     ? Promise.all(toSend.map((ev) => api.postPodEvent({ namespace, name, uid }, ev.reason, ev.message, ev.type)))
       .catch((e: Error) => log('warning', `events: ${e.message}`))
     : undefined;
-  // Multus writes the list indented by four spaces; consumers see the same text.
-  const written = await api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) }, pod.uid);
+  const written = await patched;
   if (!written) log('warning', `pod ${namespace}/${name}${pod.uid ? ` (UID ${pod.uid})` : ''} is gone: network-status not written`);
   if (sent) await Promise.race([sent, new Promise((r) => setTimeout(r, EVENT_GRACE_MS))]);
 }

@@ -1,6 +1,7 @@
-import https = require('node:https');
 import { CniError, ErrorCode } from '../cni/errors';
+import { ApiConnection, TransportError } from './connection';
 import type { Credentials } from './credentials';
+import type { TlsSessionCache } from './tls-sessions';
 
 /** Time limits for API calls. */
 export interface ClientLimits {
@@ -20,12 +21,6 @@ export interface ApiResponse {
 
 const RETRIABLE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH']);
 
-class TransportError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
-
 /** The message of a Kubernetes `Status` body, or the raw text. */
 export function statusMessage(res: ApiResponse): string {
   const b = res.body;
@@ -33,21 +28,15 @@ export function statusMessage(res: ApiResponse): string {
   return `HTTP ${res.status}${typeof b === 'string' && b ? `: ${b.slice(0, 200)}` : ''}`;
 }
 
-/** A minimal kube-apiserver client: HTTPS with CA verification, bearer token or client certificate, timeouts, bounded retries. */
+/**
+ * A minimal kube-apiserver client: HTTPS with CA verification, bearer token or client certificate,
+ * timeouts, bounded retries, and every request of the invocation on one connection (see ApiConnection).
+ */
 export class KubeClient {
-  private readonly agent: https.Agent;
-  /** HTTP round trips made, retries included (for the benchmark and tests). */
-  roundTrips = 0;
+  private readonly connection: ApiConnection;
 
-  constructor(private readonly creds: Credentials, private readonly limits: ClientLimits) {
-    this.agent = new https.Agent({
-      keepAlive: true,
-      ca: creds.ca,
-      cert: creds.cert,
-      key: creds.key,
-      rejectUnauthorized: !creds.insecureSkipTLSVerify,
-      ...(creds.tlsServerName ? { servername: creds.tlsServerName } : {}),
-    });
+  constructor(private readonly creds: Credentials, private readonly limits: ClientLimits, sessions?: TlsSessionCache) {
+    this.connection = new ApiConnection(creds, sessions);
   }
 
   /** Sends one request; `retry` allows bounded retries with backoff on 5xx, 429 and refused/reset connections. */
@@ -78,8 +67,7 @@ export class KubeClient {
     return new CniError(ErrorCode.TryAgainLater, `kube-apiserver ${this.creds.server}: ${method} ${path} failed: ${why} (credentials: ${this.creds.source})`);
   }
 
-  private once(method: string, path: string, timeoutMs: number, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
-    this.roundTrips++;
+  private async once(method: string, path: string, timeoutMs: number, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
     // Concatenated, not resolved: a server URL may carry a path prefix (a proxy such as Rancher's /k8s/clusters/<id>).
     const url = new URL(`${this.creds.server}${path}`);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -89,30 +77,18 @@ export class KubeClient {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = String(payload.length);
     }
-    return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, agent: this.agent, headers, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            // keep the text
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-        res.on('error', (e: NodeJS.ErrnoException) => reject(new TransportError(e.code ?? 'ERESPONSE', e.message)));
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(new TransportError(e.code ?? 'EREQUEST', `${e.code ?? ''} ${e.message}`.trim())));
-      req.end(payload);
-    });
+    const res = await this.connection.request(method, url, headers, payload, timeoutMs);
+    let parsed: unknown = res.text;
+    try {
+      parsed = res.text ? JSON.parse(res.text) : undefined;
+    } catch {
+      // keep the text
+    }
+    return { status: res.status, body: parsed };
   }
 
-  /** Closes idle keep-alive connections so the process can exit promptly. */
+  /** Closes the connection so the process can exit promptly. */
   close(): void {
-    this.agent.destroy();
+    this.connection.close();
   }
 }

@@ -33,12 +33,12 @@ export async function openApi(config: BraidConfig): Promise<KubeApi | undefined>
     creds = inClusterCredentials(process.env);
   }
   if (!creds) return undefined;
-  const [{ KubeClient }, { KubeApi }] = await Promise.all([import('../k8s/client'), import('../k8s/api')]);
+  const [{ KubeClient }, { KubeApi }, { TlsSessionCache, TLS_SESSION_DIR }] = await Promise.all([import('../k8s/client'), import('../k8s/api'), import('../k8s/tls-sessions')]);
   const client = new KubeClient(creds, {
     requestTimeoutMs: config.kubeRequestTimeout * 1000,
     totalTimeoutMs: config.kubeTimeout * 1000,
     attempts: 5,
-  });
+  }, new TlsSessionCache(path.join(config.cniDir, TLS_SESSION_DIR), creds));
   return new KubeApi(client);
 }
 

@@ -8,19 +8,24 @@ export function ensurePrivateDir(dir: string): void {
   if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
 }
 
-/** Writes `data` to `file` atomically: a 0600 temp file, fsync, rename, then fsync of the directory. */
-export function writeFileAtomic(file: string, data: string): void {
+/**
+ * Writes `data` to `file` atomically: a 0600 temp file, fsync, rename, then fsync of the directory.
+ * `durable: false` skips the fsyncs, for a cache whose loss after a crash costs nothing but a miss.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable ?? true;
   const dir = path.dirname(file);
   ensurePrivateDir(dir);
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
+    fs.writeFileSync(fd, data);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+  if (!durable) return;
   const dfd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(dfd);

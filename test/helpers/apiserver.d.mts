@@ -30,6 +30,29 @@ export interface ApiCall {
   done?: number;
   /** The status answered (0: connection destroyed; undefined: no answer yet). */
   status?: number;
+  /** The id of the TLS connection that carried it (see ApiServer.connections). */
+  connection?: number;
+  /** The HTTP version ALPN chose for that connection. */
+  protocol: 'h2' | 'http/1.1';
+}
+
+/** One TLS connection the server accepted (a completed handshake). */
+export interface TlsConnection {
+  id: number;
+  /** The ALPN protocol negotiated (http/1.1 when the client offered none). */
+  alpn: string;
+  /** True when the handshake resumed a session (a ticket from an earlier connection). */
+  resumed: boolean;
+  /** performance.now() at the end of the handshake. */
+  at: number;
+}
+
+/** Options of a test server. */
+export interface ApiServerOptions {
+  token?: string;
+  latencyMs?: number;
+  /** Offer only HTTP/1.1 by ALPN (an apiserver or proxy without h2). */
+  http1Only?: boolean;
 }
 
 /** A fault: which requests it hits, how often, and what they get instead of the normal answer. */
@@ -95,7 +118,7 @@ export declare function statusBody(code: number, reason: string, message: string
 export declare function mergePatch(target: unknown, patch: unknown): any;
 
 export declare class ApiServer {
-  constructor(opts?: { token?: string; latencyMs?: number });
+  constructor(opts?: ApiServerOptions);
   /** https://127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;
@@ -108,6 +131,8 @@ export declare class ApiServer {
   latencyMs: number;
   faults: Fault[];
   calls: ApiCall[];
+  /** Every TLS connection accepted since the last resetCalls(), oldest first. */
+  connections: TlsConnection[];
   /** Requests being handled right now. */
   readonly inFlight: number;
   /** The most requests handled at once since the last resetCalls(). */
@@ -133,4 +158,4 @@ export declare class ApiServer {
 }
 
 /** Generates certificates with openssl, starts the server on 127.0.0.1 (ephemeral port) and returns it. */
-export declare function startApiServer(opts?: { token?: string; latencyMs?: number }): Promise<ApiServer>;
+export declare function startApiServer(opts?: ApiServerOptions): Promise<ApiServer>;

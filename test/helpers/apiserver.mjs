@@ -1,5 +1,5 @@
 // A protocol-faithful kube-apiserver for tests and the benchmark: HTTPS with a throwaway CA (made with
-// the openssl CLI), bearer-token or client-certificate auth, pods, NetworkAttachmentDefinitions,
+// the openssl CLI), h2 or HTTP/1.1 by ALPN with every TLS handshake counted (apiserver-tls.mjs), bearer-token or client-certificate auth, pods, NetworkAttachmentDefinitions,
 // events (core/v1 and events.k8s.io/v1) and merge-patch on pods/status, answering with Kubernetes
 // `Status` bodies exactly as the real server shapes them. Tests steer it through latency, fault
 // injection and a call log that also records how many requests were in flight at once.
@@ -9,9 +9,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createTlsListener, dropConnection, requestTransport } from './apiserver-tls.mjs';
 
 const NAD_GROUP = 'k8s.cni.cncf.io';
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -149,26 +149,14 @@ export class ApiServer {
     this.pods = new Map();
     this.nads = new Map();
     this.eventList = [];
-    this.sockets = new Set();
     this.pending = new Set();
-    this.server = https.createServer({
-      key: this.pki.serverKey,
-      cert: this.pki.serverCert,
-      ca: this.pki.ca,
-      requestCert: true,
-      rejectUnauthorized: false, // a client without a certificate may still use a token
-    }, (req, res) => {
+    const listener = createTlsListener(this.pki, { http1Only: opts.http1Only }, (req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    this.server.on('secureConnection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    this.server.on('tlsClientError', () => { /* a client that hung up mid-handshake */ });
+    this.server = listener.server;
+    this.sockets = listener.sockets;
+    /** Every TLS connection accepted, oldest first: `{ id, alpn, resumed, at }`. */
+    this.connections = listener.connections;
   }
 
   async listen() {
@@ -280,6 +268,7 @@ export class ApiServer {
 
   resetCalls() {
     this.calls.length = 0;
+    this.connections.length = 0;
     this.maxInFlight = this.inFlight;
   }
 
@@ -431,6 +420,7 @@ export class ApiServer {
       query: url.search,
       contentType: req.headers['content-type'],
       servername: req.socket.servername || undefined,
+      ...requestTransport(req),
       body,
       at: performance.now(),
     };
@@ -451,7 +441,7 @@ export class ApiServer {
     if (fault?.hang) return; // the client's timeout has to deal with it; stop() drops the connection
     if (fault?.destroy) {
       call.status = 0;
-      req.socket.destroy();
+      dropConnection(req);
       return;
     }
     let status;
