@@ -8,6 +8,9 @@ import * as path from 'node:path';
 // /run/containerd/s and libcni's result cache under /var/lib/cni. It therefore runs in its own mount
 // namespace with temp dirs bind-mounted over /run and /var/lib, so the host's containerd state and
 // /var/lib/cni are never touched, and every mount it makes (overlay rootfs, netns) dies with it.
+// In that namespace /etc and /opt get a throwaway overlay, and the test's CNI dirs are bind-mounted
+// at /etc/cni/net.d and /opt/cni/bin: containerd, braid and a DaemonSet-style container see a node's
+// layout, while the host's /etc and /opt stay as they are.
 
 const ROOT = path.resolve(__dirname, '../..');
 /** The containerd config example the tests load, with {{placeholders}} for private paths. */
@@ -15,7 +18,7 @@ export const CONTAINERD_CONFIG_EXAMPLE = path.join(ROOT, 'conf-examples/containe
 
 /** What the private containerd's CRI plugin is configured with. */
 export interface ContainerdOptions {
-  /** The CRI plugin's CNI bin_dir and conf_dir. */
+  /** Test dirs that containerd (and what it runs) sees as /opt/cni/bin and /etc/cni/net.d. */
   cniBinDir: string;
   cniConfDir: string;
   /** The CRI plugin's sandbox_image (import it before the first RunPodSandbox). */
@@ -50,11 +53,10 @@ export class Containerd {
 
   private async boot(options: ContainerdOptions): Promise<void> {
     const run = path.join(this.dir, 'host-run');
-    for (const d of [run, this.varLib, path.join(this.dir, 'fifo')]) fs.mkdirSync(d, { mode: 0o700 });
+    const overlays = ['etc-upper', 'etc-work', 'opt-upper', 'opt-work'].map((d) => path.join(this.dir, d));
+    for (const d of [run, this.varLib, path.join(this.dir, 'fifo'), ...overlays]) fs.mkdirSync(d, { mode: 0o700 });
     const config = fs.readFileSync(CONTAINERD_CONFIG_EXAMPLE, 'utf8')
       .replaceAll('{{dir}}', this.dir)
-      .replaceAll('{{cni_bin_dir}}', options.cniBinDir)
-      .replaceAll('{{cni_conf_dir}}', options.cniConfDir)
       .replaceAll('{{sandbox_image}}', options.sandboxImage)
       .replace('[plugins."io.containerd.grpc.v1.cri"]\n', `$&${lacksSysResource() ? '    restrict_oom_score_adj = true\n' : ''}`);
     if (config.includes('{{')) throw new Error(`unreplaced placeholder in ${CONTAINERD_CONFIG_EXAMPLE}`);
@@ -62,9 +64,15 @@ export class Containerd {
     fs.writeFileSync(configFile, config);
     const log = fs.openSync(path.join(this.dir, 'containerd.log'), 'a');
     // unshare execs sh, which execs containerd: the child's PID is containerd's.
-    this.child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
-      'mount --bind "$1" /run && mount --bind "$2" /var/lib && exec containerd --config "$3"',
-      'sh', run, this.varLib, configFile], { stdio: ['ignore', log, log] });
+    const script = [
+      'mount --bind "$1" /run', 'mount --bind "$2" /var/lib',
+      'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$4,workdir=$5" /etc',
+      'mount -t overlay overlay -o "lowerdir=/opt,upperdir=$6,workdir=$7" /opt',
+      'mkdir -p /etc/cni/net.d /opt/cni/bin', 'mount --bind "$8" /etc/cni/net.d', 'mount --bind "$9" /opt/cni/bin',
+      'exec containerd --config "$3"',
+    ].join(' && ');
+    this.child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script,
+      'sh', run, this.varLib, configFile, ...overlays, options.cniConfDir, options.cniBinDir], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     const deadline = Date.now() + 30_000;
     while (spawnSync('ctr', ['--address', this.socket, 'version'], { stdio: 'ignore', timeout: 5_000 }).status !== 0) {

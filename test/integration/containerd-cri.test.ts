@@ -175,4 +175,30 @@ describe('kubelet\'s path through containerd\'s CRI plugin', () => {
     expect(sb.cacheFiles()).toEqual([]);
     expect(libcniResults()).toEqual([]);
   });
+
+  // Last: it kills a runtime under a running pod, which leaves that pod's host-local lease behind.
+  it('stopping the test containerd under a running pod ends its processes and leaves no cgroup, netns or state dir', async () => {
+    const other = await Containerd.start({ cniBinDir: cniBin, cniConfDir: sb.confDir, sandboxImage: PAUSE_IMAGE });
+    const otherCri = criClient(other.socket);
+    try {
+      other.ctr(['images', 'import', path.join(sb.dir, 'pause.tar')], 'k8s.io');
+      const id = await otherCri.runPodSandbox(kubeletSandboxConfig({
+        name: 'orphan-0', namespace: POD_NS, uid: 'uid-orphan-0', annotations: {}, logDirectory: path.join(sb.dir, 'logs', 'orphan-0'), cgroupParent: other.cgroupParent,
+      }));
+      const pid = sandboxPid(await otherCri.podSandboxStatus(id));
+      const hostVeth = sb.readCache(id).attachments[0].result.interfaces.find((i: any) => !i.sandbox && i.name.startsWith('veth')).name as string;
+      const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, other.id)).filter((d) => fs.existsSync(d));
+      expect(cgroups.length).toBeGreaterThan(0);
+      otherCri.close();
+      await other.stop();
+      expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+      expect(cgroups.filter((d) => fs.existsSync(d))).toEqual([]);
+      expect(fs.existsSync(other.dir)).toBe(false);
+      // The pod netns died with its last process and bind mount, and its veth pair with it.
+      expect(hostLinkExists(hostVeth)).toBe(false);
+    } finally {
+      otherCri.close();
+      await other.stop();
+    }
+  });
 });
