@@ -13,11 +13,19 @@ export function ensurePrivateDir(dir: string): void {
  * `durable: false` skips the fsyncs, for a cache whose loss after a crash costs nothing but a miss.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): void {
-  const durable = opts.durable ?? true;
+  ensurePrivateDir(path.dirname(file));
+  replaceFile(file, data, 0o600, opts.durable ?? true);
+}
+
+/**
+ * Replaces `file` atomically with `data` (created with `mode`, less the umask) in a directory that must
+ * exist, whose own mode is left alone: temp file, rename, and (when `durable`) fsyncs of file and directory.
+ * Readers see the old bytes or the new, never half.
+ */
+export function replaceFile(file: string, data: string | Uint8Array, mode: number, durable = true): void {
   const dir = path.dirname(file);
-  ensurePrivateDir(dir);
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
+  const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeFileSync(fd, data);
     if (durable) fs.fsyncSync(fd);
