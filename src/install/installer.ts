@@ -125,10 +125,10 @@ export class Installer {
 
   // The master is gone: a config that points at a missing cluster network must not stay (Multus #1306).
   private removeConfig(why: string): void {
+    this.setReady(false); // first: the node is never ready without its config
     const file = this.configTarget();
     if (removeIfExists(file)) log('verbose', `removed ${file}: ${why}`);
     this.installed = false;
-    this.setReady(false);
   }
 
   private setReady(ready: boolean): void {
