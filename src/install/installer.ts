@@ -21,6 +21,7 @@ type Desired = { file: string; text: string; from: string } | { none: string };
 export class Installer {
   private readonly said = new Map<string, string>();
   private installed = false;
+  private lastGood?: { master: string; desired: Desired };
 
   constructor(private readonly flags: InstallFlags, private readonly paths: Layout, private readonly env: NodeJS.ProcessEnv) {}
 
@@ -86,8 +87,15 @@ export class Installer {
       return { file: this.configTarget(), text, from: `--config-file ${flags.configFile}` };
     }
     const scan = scanConfDir(flags.autoconfigDir, OWN_CONF_NAME, flags.masterCniFileName);
-    scan.skipped.forEach((s) => this.once(`skip ${s.split(':')[0]}`, 'warning', `not a master conf: ${s}`));
+    scan.skipped.forEach((s) => this.once(`skip ${s.file}`, 'warning', `not a master conf: ${s.file}: ${s.reason}`));
+    // A master caught mid-rewrite (empty or cut short) is not a new master, nor a missing one: keep its config.
+    const last = this.lastGood;
+    if (last && scan.master?.file !== last.master && scan.skipped.some((s) => s.file === last.master)) {
+      this.once('state', 'warning', `master ${last.master} does not parse (being rewritten?): keeping the current config`);
+      return last.desired;
+    }
     if (!scan.master) {
+      this.lastGood = undefined;
       const which = flags.masterCniFileName ? `master conf ${flags.masterCniFileName}` : 'a master conf (the cluster network\'s)';
       return { none: `waiting for ${which} in ${flags.autoconfigDir}` };
     }
@@ -104,7 +112,9 @@ export class Installer {
       options,
     });
     checkBraidConfig(doc);
-    return { file: this.configTarget(), text: `${JSON.stringify(doc, null, 2)}\n`, from: `master ${scan.master.file} (host path ${masterHostFile})` };
+    const desired = { file: this.configTarget(), text: `${JSON.stringify(doc, null, 2)}\n`, from: `master ${scan.master.file} (host path ${masterHostFile})` };
+    this.lastGood = { master: scan.master.file, desired };
+    return desired;
   }
 
   private writeConfig(desired: Exclude<Desired, { none: string }>): void {

@@ -14,7 +14,7 @@ export interface Master {
 export interface ConfScan {
   master?: Master;
   /** Files a runtime would skip or braid must not take as its master, with why. */
-  skipped: string[];
+  skipped: { file: string; reason: string }[];
 }
 
 // Meta-plugins cannot be braid's cluster network: taking one would make braid call itself or Multus.
@@ -49,7 +49,7 @@ export function scanConfDir(dir: string, ownName: string, masterName = ''): Conf
     try {
       candidate = load(file);
     } catch (e) {
-      scan.skipped.push(`${file}: ${(e as Error).message}`);
+      scan.skipped.push({ file, reason: (e as Error).message });
       continue;
     }
     if (scan.master) continue;
@@ -57,7 +57,7 @@ export function scanConfDir(dir: string, ownName: string, masterName = ''): Conf
     if (masterName && path.basename(file) !== masterName) continue;
     const meta = candidate.net.plugins.find((p) => META_TYPES.has(String(p.type)));
     if (meta) {
-      scan.skipped.push(`${file}: a ${String(meta.type)} config cannot be braid's cluster network`);
+      scan.skipped.push({ file, reason: `a ${String(meta.type)} config cannot be braid's cluster network` });
       continue;
     }
     scan.master = candidate;

@@ -116,8 +116,12 @@ describe('braid install: the generated config', () => {
     write(master, { ...CALICO, plugins: [{ type: 'calico' }] });
     await eventually('the config', () => readJson(own(h))?.plugins[0].clusterNetwork === '/etc/cni/net.d/10-calico.conflist', inst);
     expect(readJson(own(h)).plugins[0].capabilities).toEqual({ 'io.kubernetes.cri.pod-annotations': true });
-    expect(fs.existsSync(h.readiness)).toBe(true);
+    await eventually('readiness', () => fs.existsSync(h.readiness), inst);
 
+    write(master, ''); // caught mid-rewrite: the config stays as it is
+    await logged(inst, `master ${master} does not parse (being rewritten?): keeping the current config`);
+    expect(readJson(own(h)).plugins[0].clusterNetwork).toBe('/etc/cni/net.d/10-calico.conflist');
+    expect(fs.existsSync(h.readiness)).toBe(true);
     write(master, CALICO);
     await eventually('regeneration', () => readJson(own(h))?.plugins[0].capabilities.bandwidth === true, inst);
     await logged(inst, `regenerated ${own(h)} from master ${master}`);
