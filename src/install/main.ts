@@ -1,6 +1,6 @@
 import fs = require('node:fs');
 import { DEFAULTS } from '../config/braid-config';
-import { configureLog, log, setLogPrefix } from '../log';
+import { configureLog, log, setLogContext } from '../log';
 import { writeAll } from '../stdio';
 import { installBinary } from './binary';
 import { FlagError, installHelp, parseInstallFlags, type InstallFlags } from './flags';
@@ -55,8 +55,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (flags.checkReadiness) return fs.existsSync(flags.readinessFile) ? 0 : 1;
-  configureLog({ level: 'verbose', toStderr: true, file: '', options: DEFAULTS.logOptions });
-  setLogPrefix('install: ');
+  configureLog({ level: 'verbose', format: 'text', toStderr: true, file: '', options: DEFAULTS.logOptions });
+  setLogContext({ command: 'install' });
   const stop = terminated();
   const paths = layout(flags);
   log('verbose', `starting: bin dir ${flags.cniBinDir}, conf dir ${flags.cniConfDir}, config ${flags.configFile}, host root ${flags.hostRoot || '/'}`);
