@@ -2,6 +2,7 @@ import { ipFamily } from '../cni/ip';
 import { pluginRequest } from '../delegate/invoke';
 import type { DefaultRouteChange } from '../plan/default-route';
 import { undeclaredWarning, type Attachment } from '../plan/plan';
+import { table } from './table';
 
 /** One attachment as `braid plan` shows it: the planner's attachment, each delegate's stdin and the route decision. */
 export interface PlannedAttachment extends Attachment {
@@ -55,10 +56,7 @@ function indent(text: string, by: string): string {
 /** The human rendering: a table of the attachments, then each attachment's details. */
 export function renderPlan(view: PlanView): string {
   const rows = view.attachments.map((a, i) => [String(i + 1), a.ifname, a.network, a.clusterNetwork ? 'cluster' : 'secondary', a.deviceID ?? '-', a.defaultRouteDecision]);
-  const head = ['#', 'INTERFACE', 'NETWORK', 'ROLE', 'DEVICE', 'DEFAULT ROUTE'];
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ');
-  const out = [`pod ${view.pod.namespace}/${view.pod.name}, container ${view.containerID}`, '', line(head), ...rows.map(line), ''];
+  const out = [`pod ${view.pod.namespace}/${view.pod.name}, container ${view.containerID}`, '', ...table(['#', 'INTERFACE', 'NETWORK', 'ROLE', 'DEVICE', 'DEFAULT ROUTE'], rows), ''];
   for (const [i, a] of view.attachments.entries()) {
     out.push(`${i + 1}. ${a.ifname} <- ${a.network}`);
     out.push(`   CNI_IFNAME=${a.ifname}`, `   CNI_ARGS=${a.cniArgs}`);

@@ -14,4 +14,5 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   validate: { summary: 'check configs, NAD and pod manifests with the parsers ADD uses', load: () => import('./validate') },
   plan: { summary: 'dry-run ADD for a pod manifest: interfaces, delegate configs, default routes', load: () => import('./plan') },
   install: { summary: 'the DaemonSet entrypoint: install braid and its config on this node, keep them current', load: () => import('../install/main') },
+  inspect: { summary: 'show the containers braid holds: attachments, states, IPs, results, stale locks', load: () => import('./inspect') },
 };

@@ -26,9 +26,14 @@ export function delegateEnv(req: Request, config: BraidConfig, att: Pick<Attachm
   };
 }
 
+/** The directory of the per-container locks: `<cniDir>/locks`. */
+export function locksDir(cniDir: string): string {
+  return path.join(cniDir, 'locks');
+}
+
 /** Runs `fn` under the container's lock in `<cniDir>/locks`, waiting at most as long as two delegate timeouts. */
 export function withContainerLock<T>(config: BraidConfig, containerID: string, fn: () => Promise<T>): Promise<T> {
-  return withLock(path.join(config.cniDir, 'locks'), containerID, 2 * config.delegateTimeout * 1000, fn);
+  return withLock(locksDir(config.cniDir), containerID, 2 * config.delegateTimeout * 1000, fn);
 }
 
 /** Waits (bounded) for the readinessindicatorfile, as ADD and STATUS must. */

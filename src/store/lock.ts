@@ -81,10 +81,28 @@ function clearAbandonedGuard(guard: string): void {
   if (olderThan(guard, ABANDONED_MS)) fs.rmSync(guard, { force: true });
 }
 
+/** The lock file of container `id` in `dir`. */
+export function lockPath(dir: string, id: string): string {
+  return path.join(dir, `${safeFileName(id)}.lock`);
+}
+
+/** Who holds a lock file: the holder's token ("<pid> <start>"; '' while unwritten) and whether it still runs. */
+export interface LockHolder { token: string; alive: boolean }
+
+/**
+ * The holder of a lock file, judged as a waiting braid would judge it (a dead holder's lock is taken
+ * over by the next operation); undefined when the lock is free.
+ */
+export function lockHolder(file: string): LockHolder | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const token = ownerOf(file);
+  return { token: token ?? '', alive: token === undefined ? !olderThan(file, ABANDONED_MS) : alive(token) };
+}
+
 /** Runs `fn` holding the per-container lock `<dir>/<id>.lock` (0600 file, 0700 dir), waiting up to `timeoutMs`. */
 export async function withLock<T>(dir: string, id: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   ensurePrivateDir(dir);
-  const file = path.join(dir, `${safeFileName(id)}.lock`);
+  const file = lockPath(dir, id);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

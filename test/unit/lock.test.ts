@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withLock } from '../../src/store/lock';
+import { lockHolder, lockPath, withLock } from '../../src/store/lock';
 import { asyncCniError } from '../helpers/unit';
 
 // The per-container lock: one holder at a time, private files, takeover of a dead holder's lock only.
@@ -89,5 +89,28 @@ describe('withLock', () => {
     fs.utimesSync(guard, old, old);
     expect(await withLock(dir, 'c1', 2000, async () => 'ran')).toBe('ran');
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('lockHolder (what braid inspect reports)', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-unit-lockholder-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('is undefined for a free lock, alive for the running holder inside withLock, dead for a holder that exited', async () => {
+    expect(lockHolder(lockPath(dir, 'c1'))).toBeUndefined();
+    const inside = await withLock(dir, 'c1', 1000, async () => lockHolder(lockPath(dir, 'c1')));
+    expect(inside).toEqual({ token: tokenOf(process.pid), alive: true });
+    fs.writeFileSync(lockPath(dir, 'c2'), `${deadPid()} 1`);
+    expect(lockHolder(lockPath(dir, 'c2'))).toMatchObject({ alive: false });
+  });
+
+  it('a fresh unwritten lock counts as held (its holder is writing it), an old one as abandoned', () => {
+    const file = lockPath(dir, 'c3');
+    fs.writeFileSync(file, '');
+    expect(lockHolder(file)).toEqual({ token: '', alive: true });
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(file, old, old);
+    expect(lockHolder(file)).toEqual({ token: '', alive: false });
   });
 });
