@@ -1,11 +1,13 @@
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { runBraidTool } from '../helpers/braid';
+import type { ApiServer } from '../helpers/apiserver.mjs';
+import { BRAID, parseJson, runBraidTool } from '../helpers/braid';
 import { ok } from '../helpers/cni';
 import { ip, linksIn, sandbox, subnetAllocator } from '../helpers/host';
-import { NETWORKS } from '../helpers/k8s';
+import { NETWORKS, useApiServer } from '../helpers/k8s';
 import { PodNode } from '../helpers/pod-node';
 
 // `braid plan`: the example configs and pods, broken inputs failing as ADD fails, and the plan of a pod
@@ -148,5 +150,42 @@ describe('braid plan against a real ADD', () => {
     } finally {
       ok(node.del());
     }
+  });
+});
+
+describe('braid plan --kubeconfig', () => {
+  let api: ApiServer;
+  useApiServer((s) => { api = s; });
+
+  /** plan --output json without blocking this process, which serves the API. */
+  function planAsync(args: string[]): Promise<{ status: number; out: any }> {
+    return new Promise((resolve) => {
+      execFile(BRAID, ['plan', ...args, '-o', 'json'], { env: { PATH: process.env.PATH } }, (err, stdout) => {
+        resolve({ status: err ? (err as { code?: number }).code ?? -1 : 0, out: parseJson(stdout) });
+      });
+    });
+  }
+
+  it('takes the NADs from the cluster, the pod from its manifest, and writes nothing', async () => {
+    const sb = sandbox();
+    api.addNad('team-p', 'mv', { cniVersion: '1.0.0', type: 'macvlan', master: 'eth1', ipam: { type: 'host-local', subnet: '10.250.172.0/24' } });
+    const pod = sb.write('pod.yaml', yaml.dump({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'team-p', annotations: { [NETWORKS]: 'mv@data' } } }));
+    const { status, out } = await planAsync(['--config', exampleConfig('00-braid-cilium.conflist', sb.dir), '--pod', pod, '--kubeconfig', api.kubeconfig(sb.dir)]);
+    expect(status, JSON.stringify(out)).toBe(0);
+    expect(out.attachments.map((a: any) => [a.ifname, a.network])).toEqual([['eth0', 'cilium'], ['data', 'team-p/mv']]);
+    expect(out.attachments[1].delegates[0]).toMatchObject({ type: 'macvlan', name: 'mv', master: 'eth1' });
+    // as ADD: the cluster network's name is looked up as a NAD in multusNamespace first; no pod GET, no write
+    expect(api.calls.map((c) => `${c.method} ${c.path}`).sort()).toEqual([
+      'GET /apis/k8s.cni.cncf.io/v1/namespaces/kube-system/network-attachment-definitions/cilium',
+      'GET /apis/k8s.cni.cncf.io/v1/namespaces/team-p/network-attachment-definitions/mv',
+    ]);
+  });
+
+  it('a NAD the cluster does not have fails as ADD does (code 7, named)', async () => {
+    const sb = sandbox();
+    const pod = sb.write('pod.yaml', yaml.dump({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'team-p', annotations: { [NETWORKS]: 'gone' } } }));
+    const { status, out } = await planAsync(['--config', exampleConfig('00-braid-cilium.conflist', sb.dir), '--pod', pod, '--kubeconfig', api.kubeconfig(sb.dir)]);
+    expect(status).toBe(1);
+    expect(out.error).toEqual({ code: 7, msg: 'NetworkAttachmentDefinition team-p/gone not found' });
   });
 });

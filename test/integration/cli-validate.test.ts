@@ -150,6 +150,20 @@ describe('braid validate', () => {
     ]);
   });
 
+  it('--config: an empty spec.config is the config\'s confDir conf, and a NAD without cniVersion gets the config\'s (checked against the plugin)', () => {
+    const sb = sandbox();
+    fs.writeFileSync(path.join(sb.confDir, 'storage.conf'), example('storage.conf'));
+    const config = sb.write('00-braid.conf', { cniVersion: '1.1.0', name: 'braid', type: 'braid', confDir: sb.confDir, binDir: REFERENCE_PLUGINS, clusterNetwork: 'storage' });
+    const file = sb.write('nads.yaml', `${nadYaml('storage', '')}---\n${nadYaml('bare', { type: 'macvlan', master: 'eth1' })}`);
+    const withConfig = validate([file], '--config', config);
+    expect(withConfig.report.errors).toEqual([
+      expect.objectContaining({ document: 2, pointer: '/spec/config/cniVersion', message: expect.stringContaining('does not support cniVersion 1.1.0') }),
+    ]);
+    const without = validate([file], '--no-plugin-check');
+    expect(without.report.errors).toEqual([expect.objectContaining({ document: 1, pointer: '/spec/config', message: expect.stringContaining('spec.config is empty and /etc/cni/multus/net.d has no conf named "storage"') })]);
+    expect(without.report.warnings).toEqual([expect.objectContaining({ document: 2, pointer: '/spec/config/cniVersion', message: expect.stringContaining('no cniVersion') })]);
+  });
+
   it('usage errors exit 2: no file, an unknown flag, a bad --output', () => {
     for (const args of [['validate'], ['validate', '--frob', 'x.conf'], ['validate', '-o', 'yaml', 'x.conf']]) {
       const r = runBraidTool(args);
