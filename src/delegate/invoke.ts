@@ -4,7 +4,7 @@ import { atLeast } from '../cni/version';
 import type { NetworkConfig } from '../config/netconf';
 import { execPlugin } from './exec';
 import { findPlugin } from './find';
-import { writeStderr } from '../stdio';
+import { log, passPluginStderr, type LogFields } from '../log';
 
 /** The CNI_* values and limits delegate calls run with. */
 export interface DelegateEnv {
@@ -64,8 +64,13 @@ async function invoke(command: string, plugin: Record<string, unknown>, request:
     : { CNI_CONTAINERID: env.containerID, CNI_NETNS: env.netns, CNI_IFNAME: env.ifname, CNI_ARGS: env.cniArgs };
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...perOp, CNI_COMMAND: command, CNI_PATH: env.pluginDirs.join(':') };
   for (const k of Object.keys(perOp)) if (childEnv[k] === undefined) delete childEnv[k];
+  const about = (): LogFields => ({ command, plugin: type, network: request.name, ...(childEnv.CNI_IFNAME ? { ifname: env.ifname } : {}) });
+  log('debug', 'delegate stdin', () => ({ ...about(), stdin: request })); // redacted by the log
+  const started = performance.now();
   const out = execPlugin(file, { env: childEnv, stdin: JSON.stringify(request), timeoutMs: env.timeoutMs });
-  if (out.stderr) writeStderr(out.stderr); // spec §4: the delegate's stderr goes to ours
+  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  log('verbose', 'delegate call', () => ({ ...about(), exitCode: out.exitCode, durationMs }));
+  if (out.stderr) passPluginStderr(out.stderr, out.exitCode !== 0, about()); // spec §4: the delegate's stderr goes to ours
   if (out.exitCode !== 0) throw delegateError(type, out.stdout, out.stderr);
   return out.stdout;
 }

@@ -2,6 +2,7 @@ import { CniError, ErrorCode } from '../cni/errors';
 import { ApiConnection, TransportError } from './connection';
 import type { Credentials } from './credentials';
 import type { TlsSessionCache } from './tls-sessions';
+import { log, logEnabled } from '../log';
 
 /** Time limits for API calls. */
 export interface ClientLimits {
@@ -28,6 +29,13 @@ export function statusMessage(res: ApiResponse): string {
   return `HTTP ${res.status}${typeof b === 'string' && b ? `: ${b.slice(0, 200)}` : ''}`;
 }
 
+// verbose: one line per HTTP round trip (method, path, status or transport error, time); never a header.
+function logRoundTrip(method: string, path: string, status: number | string, started: number, attempt: number): void {
+  if (!logEnabled('verbose')) return;
+  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  log('verbose', 'API round trip', { method, path, status, durationMs, ...(attempt > 1 ? { attempt } : {}) });
+}
+
 /**
  * A minimal kube-apiserver client: HTTPS with CA verification, bearer token or client certificate,
  * timeouts, bounded retries, and every request of the invocation on one connection (see ApiConnection).
@@ -45,13 +53,16 @@ export class KubeClient {
     let delay = 100;
     let last = '';
     for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
       try {
         const timeout = Math.max(1, Math.min(this.limits.requestTimeoutMs, deadline - Date.now()));
         const res = await this.once(method, path, timeout, opts.body, opts.contentType);
+        logRoundTrip(method, path, res.status, started, attempt);
         if (!(opts.retry && (res.status >= 500 || res.status === 429))) return res;
         last = statusMessage(res);
       } catch (e) {
         if (!(e instanceof TransportError)) throw e;
+        logRoundTrip(method, path, e.code, started, attempt);
         last = e.message;
         if (!opts.retry || !RETRIABLE_ERRORS.has(e.code)) break;
       }

@@ -27,9 +27,17 @@ export interface Attachment {
   undeclared?: string[];
 }
 
+/** Where a chosen network's config came from (the API, a nadDir file, confDir, inline) and what chose it. */
+export interface NetworkSource {
+  from: string;
+  by: string;
+}
+
 /** A network chosen for the pod, before interface naming. */
 export interface Selection {
   config: NetworkConfig;
+  /** For the verbose log: how this network came to be chosen. */
+  source?: NetworkSource;
   /** Defaults to the config's name. */
   network?: string;
   /** The pod's selection element for this network (interface, ips, mac, cni-args...). */

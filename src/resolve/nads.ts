@@ -73,6 +73,11 @@ export async function openNadDir(dir: string): Promise<NadSource> {
 // Errors about the NAD's config point into the JSON text held by spec.config.
 const SPEC_CONFIG = '/spec/config';
 
+/** Where a NAD was read, for the log: its nadDir manifest, or the API. */
+export function nadOrigin(nad: NadObject): string {
+  return nad.file ? `nadDir ${nad.file}` : 'NAD from the API';
+}
+
 /**
  * A NAD's delegate network (NAD spec §3.4): `spec.config`, else the conf in `confDir` with the NAD's
  * name; a config without a `name` gets the NAD's name. Errors name the NAD (and its nadDir manifest).

@@ -4,7 +4,7 @@ import type { BraidConfig } from '../config/braid-config';
 import { findNetworkByName, normalizeNetwork, resolveNetworkFromDisk, type NetworkConfig } from '../config/netconf';
 import type { KubeApi } from '../k8s/api';
 import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
-import { log } from '../log';
+import { log, logEnabled } from '../log';
 import { buildPlan, type Attachment, type PlanInput, type Selection } from '../plan/plan';
 import { isDns1123Subdomain } from '../selection/names';
 import {
@@ -14,7 +14,7 @@ import {
   parseNetworksAnnotation,
   type NetworkSelection,
 } from '../selection/networks';
-import { apiConfigured, networkFromNad, openApi, openNadDir, type NadSource } from './nads';
+import { apiConfigured, nadOrigin, networkFromNad, openApi, openNadDir, type NadSource } from './nads';
 
 /** The runtimeConfig key containerd and CRI-O fill with the pod's annotations (when braid declares the capability). */
 export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
@@ -42,7 +42,10 @@ export interface Resolution {
 // Inline `delegates` (ignored when clusterNetwork is set, as in Multus): [0] is the cluster network.
 function inlineDelegates(config: BraidConfig): Selection[] {
   if (config.clusterNetwork) return [];
-  return (config.delegates ?? []).map((d, i) => ({ config: normalizeNetwork(d, `delegates[${i}]`, config.cniVersion) }));
+  return (config.delegates ?? []).map((d, i) => ({
+    config: normalizeNetwork(d, `delegates[${i}]`, config.cniVersion),
+    source: { from: 'inline', by: `delegates[${i}]` },
+  }));
 }
 
 /** The networks the config names, as far as they resolve without the API; API-only NADs are left out. */
@@ -84,11 +87,12 @@ export async function offlineNetworks(config: BraidConfig, opts: { clusterOnly?:
 }
 
 // A NAD named by a selection element: `namespace/name` in status, with the element's requests.
-async function nadSelection(nads: NadSource, config: BraidConfig, sel: NetworkSelection): Promise<Selection> {
+async function nadSelection(nads: NadSource, config: BraidConfig, sel: NetworkSelection, annotation: string): Promise<Selection> {
   const nad = await nads.getNad(sel.namespace, sel.name);
   if (!nad) throw new CniError(ErrorCode.InvalidConfig, `NetworkAttachmentDefinition ${sel.namespace}/${sel.name} not found`);
   const { config: net, resourceName } = networkFromNad(nad, config);
-  return { config: net, network: `${sel.namespace}/${sel.name}`, request: sel, resourceName };
+  const source = { from: nadOrigin(nad), by: `pod annotation ${annotation}` };
+  return { config: net, network: `${sel.namespace}/${sel.name}`, request: sel, resourceName, source };
 }
 
 // A clusterNetwork / defaultNetworks entry that may name a NAD: no "/" (a path) and a valid NAD name.
@@ -97,15 +101,16 @@ function isNadName(ref: string): boolean {
 }
 
 // clusterNetwork / defaultNetworks entries: a name is a NAD in multusNamespace first, then a conf in confDir (Multus).
-async function configNetwork(ref: string, config: BraidConfig, nads: NadSource | undefined): Promise<Selection> {
+async function configNetwork(ref: string, config: BraidConfig, nads: NadSource | undefined, key: string): Promise<Selection> {
   if (isNadName(ref) && nads) {
     const nad = await nads.getNad(config.multusNamespace, ref);
     if (nad) {
       const { config: net, resourceName } = networkFromNad(nad, config);
-      return { config: net, network: `${config.multusNamespace}/${ref}`, resourceName };
+      return { config: net, network: `${config.multusNamespace}/${ref}`, resourceName, source: { from: nadOrigin(nad), by: key } };
     }
   }
-  return { config: resolveNetworkFromDisk(ref, config.confDir, config.cniVersion) };
+  const from = ref.includes('/') ? `file ${ref}` : `confDir ${config.confDir}`;
+  return { config: resolveNetworkFromDisk(ref, config.confDir, config.cniVersion), source: { from, by: key } };
 }
 
 function runtimeAnnotations(config: BraidConfig): Record<string, string> | undefined {
@@ -178,8 +183,8 @@ async function podSelections(pod: PodContext | undefined, config: BraidConfig, n
       `pod ${pod.ref.namespace}/${pod.ref.name} selects networks, but braid has no NetworkAttachmentDefinition source: set kubeconfig (or run in-cluster) or nadDir`);
   }
   const [cluster, ...secondaries] = await Promise.all([
-    override ? nadSelection(nads!, config, parseDefaultNetworkAnnotation(override, config.multusNamespace)) : undefined,
-    ...sels.map((sel) => nadSelection(nads!, config, sel)),
+    override ? nadSelection(nads!, config, parseDefaultNetworkAnnotation(override, config.multusNamespace), DEFAULT_NETWORK_ANNOTATION) : undefined,
+    ...sels.map((sel) => nadSelection(nads!, config, sel, NETWORKS_ANNOTATION)),
   ]);
   return { cluster, secondaries: secondaries as Selection[] };
 }
@@ -221,7 +226,18 @@ export interface GivenInputs {
 /** Gathers the inputs of an ADD and plans it (see resolveInputs). */
 export async function resolveAttachments(req: Request, config: BraidConfig, given: GivenInputs = {}): Promise<Resolution> {
   const { input, pod, api } = await resolveInputs(req, config, given);
-  return { plan: buildPlan(input), pod, api };
+  const plan = buildPlan(input);
+  logChoices(plan, [input.clusterNetwork, ...input.secondaries]);
+  return { plan, pod, api };
+}
+
+// verbose: each attachment with where its config came from and what chose it (buildPlan keeps the order).
+function logChoices(plan: Attachment[], selections: Selection[]): void {
+  if (!logEnabled('verbose')) return;
+  plan.forEach((att, i) => log('verbose', 'network chosen', {
+    network: att.network, ifname: att.ifname, from: selections[i].source?.from, by: selections[i].source?.by,
+    plugins: att.config.plugins.map((p) => p.type).join(','),
+  }));
 }
 
 /**
@@ -247,8 +263,8 @@ export async function resolveInputs(req: Request, config: BraidConfig, given: Gi
   const inline = inlineDelegates(config);
   const [pod, cluster, defaults, chosen] = await Promise.all([
     podP,
-    settle(config.clusterNetwork ? configNetwork(config.clusterNetwork, config, nads) : Promise.resolve(inline[0])),
-    Promise.all(systemPod ? [] : config.defaultNetworks.map((n) => configNetwork(n, config, nads))),
+    settle(config.clusterNetwork ? configNetwork(config.clusterNetwork, config, nads, 'clusterNetwork') : Promise.resolve(inline[0])),
+    Promise.all(systemPod ? [] : config.defaultNetworks.map((n) => configNetwork(n, config, nads, 'defaultNetworks'))),
     podP.then((p) => podSelections(p, config, nads)),
   ]);
   if (pod && !pod.exists) log('error', `pod ${pod.ref.namespace}/${pod.ref.name} no longer exists: attaching the cluster network only`);

@@ -1,8 +1,9 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
-import { braidConf, ok } from '../helpers/cni';
-import { hostOf, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
+import { braidConf, fakeCalls, ok } from '../helpers/cni';
+import { hostLocalLeases, hostOf, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
 import type { ApiServer } from '../helpers/apiserver.mjs';
 import { NETWORKS, useApiServer } from '../helpers/k8s';
 
@@ -24,8 +25,11 @@ interface World {
   args: string;
   conf(extra?: Record<string, unknown>): Record<string, unknown>;
   run(command: string, config: Record<string, unknown>): Promise<BraidOutcome>;
+  /** A macvlan+host-local config on a fresh veth parent, with more plugins chained after it. */
+  macvlan(name: string, macvlanExtra?: Record<string, unknown>, chained?: Record<string, unknown>[]): Record<string, unknown>;
 }
 
+let vethCounter = 0;
 function world(annotations: Record<string, string> = {}): World {
   const sb = sandbox();
   const netns = sb.netns();
@@ -48,8 +52,28 @@ function world(annotations: Record<string, string> = {}): World {
       }],
       ...extra,
     }),
-    run: (command, config) => runBraidAsync({ command, containerID, netns, ifname: 'eth0', args, config }),
+    run: (command, config) => runBraidAsync({ command, containerID, netns, ifname: 'eth0', args, config, env: { FAKE_LOG: sb.fakeLog } }),
+    macvlan: (netName, macvlanExtra = {}, chained = []) => {
+      const [parent] = sb.veth(`m${vethCounter++ % 10}`);
+      const macvlan = { type: 'macvlan', master: parent, mode: 'bridge', ipam: { type: 'host-local', subnet: nextSubnet(), dataDir: sb.ipamDir }, ...macvlanExtra };
+      return { cniVersion: '1.0.0', name: netName, plugins: [macvlan, ...chained] };
+    },
   };
+}
+
+/** key=value pairs of a text log line (values JSON when quoted or braced). */
+function textFields(line: string): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (const m of line.matchAll(/ (\w+)=("(?:[^"\\]|\\.)*"|\{.*\}$|\S+)/g)) {
+    out[m[1]] = /^["{]/.test(m[2]) ? JSON.parse(m[2]) : m[2];
+  }
+  return out;
+}
+
+/** The text lines whose message is `msg`, as their key=value fields. */
+function entries(stderr: string, msg: string): Array<Record<string, any>> {
+  const marker = `: ${msg} `;
+  return lines(stderr).filter((l) => l.includes(marker)).map((l) => textFields(l.slice(l.indexOf(marker) + marker.length - 1)));
 }
 
 /** The non-empty lines of a log. */
@@ -92,5 +116,95 @@ describe('log lines', () => {
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.at(-1)).toContain(`ADD container=${w.containerID} pod=${w.pod}: `);
     expect(errors.at(-1)).toContain('team-logs/no-such-nad not found');
+  });
+});
+
+describe('verbose', () => {
+  it('shows the chosen networks with their sources, every delegate call with exit code and duration, and the API round trips', async () => {
+    const w = world({ [NETWORKS]: 'mv-api' });
+    api.addNad('team-logs', 'mv-api', w.macvlan('mv-api'));
+    w.sb.write('net.d/10-side.conflist', w.macvlan('side'));
+    const conf = w.conf({ logLevel: 'verbose', defaultNetworks: ['side'] });
+    const added = await w.run('ADD', conf);
+    ok(added);
+    expect(entries(added.stderr, 'network chosen')).toEqual([
+      { network: 'podnet', ifname: 'eth0', from: 'inline', by: 'delegates[0]', plugins: 'bridge' },
+      { network: 'side', ifname: 'net1', from: `confDir ${w.sb.confDir}`, by: 'defaultNetworks', plugins: 'macvlan' },
+      { network: 'team-logs/mv-api', ifname: 'net2', from: 'NAD from the API', by: `pod annotation ${NETWORKS}`, plugins: 'macvlan' },
+    ]);
+    const calls = entries(added.stderr, 'delegate call');
+    expect(calls.map(({ durationMs, ...c }) => c)).toEqual([
+      { command: 'ADD', plugin: 'bridge', network: 'podnet', ifname: 'eth0', exitCode: '0' },
+      { command: 'ADD', plugin: 'macvlan', network: 'side', ifname: 'net1', exitCode: '0' },
+      { command: 'ADD', plugin: 'macvlan', network: 'mv-api', ifname: 'net2', exitCode: '0' },
+    ]);
+    for (const c of calls) expect(Number(c.durationMs)).toBeGreaterThan(0);
+    const trips = entries(added.stderr, 'API round trip');
+    const podPath = `/api/v1/namespaces/${w.pod.replace('/', '/pods/')}`;
+    expect(trips).toContainEqual(expect.objectContaining({ method: 'GET', path: podPath, status: '200' }));
+    expect(trips).toContainEqual(expect.objectContaining({ method: 'GET', path: '/apis/k8s.cni.cncf.io/v1/namespaces/team-logs/network-attachment-definitions/mv-api', status: '200' }));
+    expect(trips).toContainEqual(expect.objectContaining({ method: 'GET', path: '/apis/k8s.cni.cncf.io/v1/namespaces/kube-system/network-attachment-definitions/side', status: '404' }));
+    expect(trips).toContainEqual(expect.objectContaining({ method: 'PATCH', path: `${podPath}/status`, status: '200' }));
+    // every round trip the server saw is in the log (events are posted in the background and may end later)
+    const seen = api.calls.filter((c) => !c.path.endsWith('/events'));
+    expect(trips.filter((t) => !t.path.endsWith('/events'))).toHaveLength(seen.length);
+    expect(added.stderr).not.toContain(api.token);
+
+    const deleted = await w.run('DEL', conf);
+    ok(deleted);
+    expect(entries(deleted.stderr, 'delegate call').map((c) => [c.command, c.network, c.exitCode])).toEqual([
+      ['DEL', 'mv-api', '0'], ['DEL', 'side', '0'], ['DEL', 'podnet', '0'],
+    ]);
+    expect(hostLocalLeases(w.sb.ipamDir)).toEqual([]);
+  });
+
+  it('names a nadDir manifest as the source, and a failing delegate with its exit code', async () => {
+    const w = world();
+    const nadFile = w.sb.write('nads/failing.yaml', [
+      'apiVersion: k8s.cni.cncf.io/v1',
+      'kind: NetworkAttachmentDefinition',
+      'metadata: {name: failing, namespace: default}',
+      `spec: {config: '${JSON.stringify({ cniVersion: '1.0.0', name: 'failing', type: 'fake', fail: ['ADD'], failCode: 107 })}'}`,
+    ].join('\n'));
+    const conf = w.conf({ logLevel: 'verbose', kubeconfig: '', nadDir: path.dirname(nadFile), multusNamespace: 'default', defaultNetworks: ['failing'] });
+    const added = await w.run('ADD', conf);
+    expect(added.status).not.toBe(0);
+    expect(entries(added.stderr, 'network chosen')[1]).toEqual({
+      network: 'default/failing', ifname: 'net1', from: `nadDir ${nadFile}`, by: 'defaultNetworks', plugins: 'fake',
+    });
+    const calls = entries(added.stderr, 'delegate call').map((c) => [c.command, c.plugin, c.exitCode]);
+    // the failed ADD, then the rollback's DELs, last attachment first
+    expect(calls).toEqual([['ADD', 'bridge', '0'], ['ADD', 'fake', '1'], ['DEL', 'fake', '0'], ['DEL', 'bridge', '0']]);
+    expect(linksIn(path.basename(w.netns))).toEqual([]);
+  });
+});
+
+describe('debug', () => {
+  it('shows the exact stdin of every delegate, with tokens and secrets redacted', async () => {
+    const w = world({ [NETWORKS]: 'mv-secret' });
+    const secrets = { token: api.token, auth: api.token, header: `Bearer ${api.token}`, kubeconfigData: { 'client-key-data': 'S0VZ', token: api.token } };
+    api.addNad('team-logs', 'mv-secret', w.macvlan('mv-secret', { password: api.token }, [{ type: 'fake', ...secrets, keep: 'visible' }]));
+    const conf = w.conf({ logLevel: 'debug' });
+    const added = await w.run('ADD', conf);
+    ok(added);
+    expect(added.stderr).not.toContain(api.token);
+    const stdins = entries(added.stderr, 'delegate stdin');
+    expect(stdins.map((e) => [e.command, e.plugin, e.network, e.ifname])).toEqual([
+      ['ADD', 'bridge', 'podnet', 'eth0'], ['ADD', 'macvlan', 'mv-secret', 'net1'], ['ADD', 'fake', 'mv-secret', 'net1'],
+    ]);
+    // what the chained plugin really got, and what the log shows of it
+    const [received] = fakeCalls(w.sb.fakeLog);
+    const logged = stdins[2].stdin;
+    expect(received.config.token).toBe(api.token);
+    expect(logged).toEqual({
+      ...received.config,
+      token: '[redacted]',
+      auth: '[redacted]',
+      header: 'Bearer [redacted]',
+      kubeconfigData: { 'client-key-data': '[redacted]', token: '[redacted]' },
+    });
+    expect(logged.keep).toBe('visible');
+    expect(stdins[1].stdin.password).toBe('[redacted]');
+    ok(await w.run('DEL', conf));
   });
 });
