@@ -37,6 +37,7 @@ cat > "$STATE/braid.conf" <<JSON
   "logLevel": "verbose",
   "logFile": "$STATE/braid.log",
   "logToStderr": false,
+  "resultMode": "merged",
   "delegates": [
     { "cniVersion": "1.0.0", "name": "cluster", "type": "bridge", "bridge": "$BRIDGE", "isGateway": true,
       "ipam": { "type": "host-local", "dataDir": "$STATE/ipam", "subnet": "10.250.1.0/24", "routes": [{ "dst": "0.0.0.0/0" }] } },

@@ -11,6 +11,7 @@ import { defaultRouteChange, resultAfterChange } from '../plan/default-route';
 import { undeclaredWarning, type Attachment } from '../plan/plan';
 import { resolveAttachments, type Resolution } from '../resolve/resolve';
 import { mergeResults } from '../result/merge';
+import { effectiveResultMode } from '../result/mode';
 import { NETWORKS_ANNOTATION } from '../selection/networks';
 import { readCache, removeCache, writeCache, type CachedAttachment, type ContainerCache } from '../store/cache';
 import { delegateEnv, newCache, pluginDirs, waitForReadiness, withContainerLock, wrapNetworkError } from './common';
@@ -43,7 +44,7 @@ export async function add(req: Request, config: BraidConfig): Promise<Record<str
         await attach(req, config, att);
       }
       await applyDefaultRoutes(req, cache);
-      const rendered = addResult(config, cache); // may fail (e.g. no IP for a 0.2.0 caller), so before the status write
+      const rendered = addResult(config, cache, req.args); // may fail (e.g. no IP for a 0.2.0 caller), so before the status write
       await reportToCluster(req, config, cache, resolution);
       writeCache(config.cniDir, cache);
       return rendered;
@@ -92,9 +93,10 @@ export async function applyDefaultRoutes(req: Request, cache: ContainerCache): P
 }
 
 // The ADD result in the caller's cniVersion: every attachment merged, or the cluster network's alone.
-function addResult(config: BraidConfig, cache: ContainerCache): Record<string, unknown> {
+function addResult(config: BraidConfig, cache: ContainerCache, cniArgs: string): Record<string, unknown> {
   const results = cache.attachments.map((a) => parseResult(a.result, a.config.cniVersion));
-  const returned = config.resultMode === 'clusterNetwork' ? results[0] : mergeResults(results, config.cniVersion);
+  const mode = effectiveResultMode(config.resultMode, cniArgs);
+  const returned = mode === 'clusterNetwork' ? results[0] : mergeResults(results, config.cniVersion);
   return renderResult(returned, config.cniVersion);
 }
 

@@ -39,7 +39,8 @@ export interface BraidConfig {
   logToStderr: boolean;
   logOptions: LogOptions;
   delegateTimeout: number;
-  resultMode: 'merged' | 'clusterNetwork';
+  /** undefined: chosen per ADD (effectiveResultMode). */
+  resultMode?: 'merged' | 'clusterNetwork';
   nadDir: string;
   kubeRequestTimeout: number;
   kubeTimeout: number;
@@ -144,7 +145,7 @@ export function parseBraidConfig(doc: Record<string, unknown>, mode: ParseMode =
     logToStderr: c.logToStderr ?? true,
     logOptions: { ...DEFAULTS.logOptions, ...(c.logOptions ?? {}) },
     delegateTimeout: c.delegateTimeout ?? DEFAULTS.delegateTimeout,
-    resultMode: c.resultMode ?? 'merged',
+    resultMode: c.resultMode,
     nadDir: c.nadDir ?? '',
     kubeRequestTimeout: c.kubeRequestTimeout ?? DEFAULTS.kubeRequestTimeout,
     kubeTimeout: c.kubeTimeout ?? DEFAULTS.kubeTimeout,

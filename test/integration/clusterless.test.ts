@@ -98,6 +98,7 @@ spec:
       nadDir,
       cniDir: sb.cniDir,
       binDir: REFERENCE_PLUGINS,
+      resultMode: 'merged', // cnitool prints every attachment (the K8S_POD_* default is the cluster network's only)
     }],
   });
   return {

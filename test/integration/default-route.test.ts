@@ -69,6 +69,7 @@ class Pod extends PodSandbox {
     return braidConf(this.sb, {
       kubeconfig: this.kubeconfig,
       logLevel: 'verbose',
+      resultMode: 'merged', // the tests compare every attachment's routes in the result with the kernel's
       delegates: [{
         cniVersion: '1.0.0',
         name: 'podnet',

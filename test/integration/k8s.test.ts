@@ -246,8 +246,10 @@ describe('ADD with NetworkAttachmentDefinitions from the API server', () => {
       expect(inSubnet(eth0[0], w.podSubnet)).toBe(true);
       expect(inSubnet(net1[0], a.subnet)).toBe(true);
       expect(inSubnet(data[0], b.subnet)).toBe(true);
+      // Under Kubernetes the result is the cluster network's alone (resultMode's default with K8S_POD_* in CNI_ARGS).
       const names = (add.json.interfaces as Array<{ name: string; sandbox?: string }>).filter((i) => i.sandbox).map((i) => i.name);
-      expect(names).toEqual(['eth0', 'net1', 'data']);
+      expect(names).toEqual(['eth0']);
+      expect(add.json.ips.map((ip: { address: string }) => inSubnet(ip.address, w.podSubnet))).toEqual([true]);
       expect(networkStatus(api, w).map((e) => [e.name, e.interface])).toEqual([['podnet', 'eth0'], ['team-a/macvlan-a', 'net1'], ['other/macvlan-b', 'data']]);
 
       api.resetCalls();

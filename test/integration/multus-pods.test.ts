@@ -130,3 +130,42 @@ describe('NAD names are DNS-1123 subdomains', () => {
     expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
   });
 });
+
+describe('resultMode default', () => {
+  /** A node whose config attaches a macvlan defaultNetwork after the cluster network. */
+  function twoNetworks(n: ClusterlessNode): Record<string, unknown> {
+    const [master] = n.sb.veth('m');
+    return n.conf({
+      binDir: REFERENCE_PLUGINS,
+      delegates: [
+        clusterNetwork(n, 230),
+        { cniVersion: '1.0.0', name: 'side', type: 'macvlan', master, mode: 'bridge', ipam: { type: 'host-local', subnet: '10.250.231.0/24', dataDir: n.sb.ipamDir } },
+      ],
+    });
+  }
+
+  it('returns only the cluster network to a Kubernetes runtime (K8S_POD_* in CNI_ARGS), though every network is attached', () => {
+    const n = new ClusterlessNode();
+    const config = twoNetworks(n);
+    const pod = n.pod();
+    const added = n.run('ADD', pod, config);
+    ok(added);
+    expect(linksIn(pod.ns).sort()).toEqual(['eth0', 'net1']);
+    expect(added.json.interfaces.filter((i: { sandbox?: string }) => i.sandbox).map((i: { name: string }) => i.name)).toEqual(['eth0']);
+    expect(added.json.ips.map((ip: { address: string }) => ip.address)).toEqual(addressesIn(pod.ns, 'eth0'));
+    ok(n.run('DEL', pod, config));
+    expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
+  });
+
+  it('returns every attachment merged without K8S_POD_* (cnitool, plain hosts)', () => {
+    const n = new ClusterlessNode();
+    const config = twoNetworks(n);
+    const pod = { ...n.pod(), args: 'IgnoreUnknown=1' };
+    const added = n.run('ADD', pod, { ...config, capabilities: {} });
+    ok(added);
+    expect(added.json.interfaces.filter((i: { sandbox?: string }) => i.sandbox).map((i: { name: string }) => i.name)).toEqual(['eth0', 'net1']);
+    expect(added.json.ips.map((ip: { address: string }) => ip.address)).toEqual([...addressesIn(pod.ns, 'eth0'), ...addressesIn(pod.ns, 'net1')]);
+    ok(n.run('DEL', pod, config));
+    expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
+  });
+});

@@ -86,6 +86,7 @@ ${annotations}spec:
       deviceInfoDir: this.deviceInfoDir,
       pciDevicesDir: this.pciDevicesDir,
       logLevel: 'verbose',
+      resultMode: 'merged', // the tests read the VF's interface from the ADD result
       delegates: [{ cniVersion: '1.0.0', name: 'podnet', type: 'fake' }],
       ...(this.kubeconfig
         ? { kubeconfig: this.kubeconfig }
