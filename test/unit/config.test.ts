@@ -134,7 +134,7 @@ describe('parseBraidConfig', () => {
   it('on DEL, an invalid value of a key DEL does not need is a warning naming it, and its default applies', () => {
     const doc = { type: 'braid', delegates: 'x', namespaceIsolation: 'yes', resultMode: 'all', cniDir: '/d' };
     const c = parseBraidConfig(doc, 'del');
-    expect(c).toMatchObject({ namespaceIsolation: false, resultMode: 'merged', cniDir: '/d' });
+    expect(c).toMatchObject({ namespaceIsolation: false, resultMode: undefined, cniDir: '/d' });
     expect(c.delegates).toBeUndefined();
     expect(c.warnings.map((w) => w.message).join('\n')).toMatch(/delegates[^\n]*\n[^\n]*namespaceIsolation[^\n]*\n[^\n]*resultMode/);
     expect(cniError(() => parseBraidConfig(doc)).code).toBe(7);
