@@ -137,6 +137,11 @@ describe('kubelet\'s path through containerd\'s CRI plugin', () => {
     expect(libcniResults()).toContain(`braid-net-${id}-eth0`);
     const cache = sb.readCache(id);
     expect(cache.netns).toMatch(new RegExp(`^${ctrd.dir}/state/`));
+    // What containerd gave braid: kubelet's pod identity as CNI_ARGS, the node's bin dir as CNI_PATH.
+    expect(Object.fromEntries(cache.args.split(';').map((kv: string) => kv.split('=')))).toMatchObject({
+      IgnoreUnknown: '1', K8S_POD_NAMESPACE: POD_NS, K8S_POD_NAME: 'web-0', K8S_POD_INFRA_CONTAINER_ID: id, K8S_POD_UID: 'uid-web-0',
+    });
+    expect(cache.path).toEqual(['/opt/cni/bin']);
     const hostSide = cache.attachments.flatMap((a: any) => (a.result?.interfaces ?? []) as Array<{ name: string; sandbox?: string }>)
       .filter((i: { name: string; sandbox?: string }) => !i.sandbox && i.name.startsWith('veth')).map((i: { name: string }) => i.name);
     expect(hostSide).toHaveLength(2); // the bridge's and ptp's host ends
