@@ -34,9 +34,9 @@ export function validContainerID(id: string): boolean {
   return CONTAINER_ID.test(id);
 }
 
-/** Checks that an interface name is one Linux accepts (1-15 chars, no '/', ':' or whitespace). */
+/** Checks that an interface name is one Linux accepts (1-15 bytes: IFNAMSIZ counts bytes, not characters; no '/', ':' or whitespace). */
 export function validIfname(name: string): boolean {
-  return name.length > 0 && name.length <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+  return name.length > 0 && Buffer.byteLength(name, 'utf8') <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
 }
 
 /** Reads and validates the CNI_* environment for the command it names. */
@@ -62,10 +62,24 @@ export function parseEnv(env: NodeJS.ProcessEnv): Request {
     throw new CniError(ErrorCode.InvalidEnv, `CNI_CONTAINERID ${JSON.stringify(req.containerID)} is invalid: must match ${CONTAINER_ID.source}`);
   }
   if (REQUIRED[cmd].includes('CNI_IFNAME') && !validIfname(req.ifname)) {
-    throw new CniError(ErrorCode.InvalidEnv, `CNI_IFNAME ${JSON.stringify(req.ifname)} is not a valid interface name`);
+    throw new CniError(ErrorCode.InvalidEnv,
+      `CNI_IFNAME ${JSON.stringify(req.ifname)} is not a valid interface name: 1 to 15 bytes (${Buffer.byteLength(req.ifname, 'utf8')} given), without '/', ':' or whitespace`);
   }
-  if (cmd !== 'VERSION') parseCniArgs(req.args); // VERSION needs nothing but CNI_COMMAND
+  if (cmd === 'VERSION') return req; // VERSION needs nothing but CNI_COMMAND
+  const pairs = parseCniArgs(req.args);
+  // DEL works from the cache, whatever CNI_ARGS says about the pod.
+  if (cmd !== 'DEL') checkPodArgs(new Map(pairs));
   return req;
+}
+
+// Half a pod reference would read as "not a pod" and silently skip the pod's networks.
+function checkPodArgs(args: Map<string, string>): void {
+  const name = args.get('K8S_POD_NAME') ?? '';
+  const namespace = args.get('K8S_POD_NAMESPACE') ?? '';
+  if ((name === '') === (namespace === '')) return;
+  const [set, empty] = name ? ['K8S_POD_NAME', 'K8S_POD_NAMESPACE'] : ['K8S_POD_NAMESPACE', 'K8S_POD_NAME'];
+  throw new CniError(ErrorCode.InvalidConfig,
+    `CNI_ARGS: ${set} is ${JSON.stringify(name || namespace)} but ${empty} is empty: a pod needs both (or neither, for a non-pod container)`);
 }
 
 /** Splits CNI_ARGS ("K=V;K=V") into pairs; a pair without '=' is an error naming CNI_ARGS. */

@@ -1,5 +1,6 @@
 import schema from '../../schemas/config.schema.json';
 import { CniError, ErrorCode } from '../cni/errors';
+import { runtimeConfigProblems } from '../cni/runtime-config';
 import { fieldName, schemaProblems, type ConfigWarning, type SchemaProblem } from './schema';
 
 /** How strictly a command reads braid's config: DEL and GC only need what finds and tears down an attachment. */
@@ -39,13 +40,14 @@ function invalidConfig(p: SchemaProblem, all: SchemaProblem[]): CniError {
 }
 
 /**
- * Validates braid's config document against its schema. Invalid log settings (and, in 'del' mode, invalid
+ * Validates braid's config document against its schema, and the runtime's runtimeConfig values for
+ * well-known capabilities against their types, before any delegate runs. Invalid log settings (and, in 'del' mode, invalid
  * values of any key DEL does not need) are dropped with a warning each, so their defaults apply; any
  * other schema problem is a code 7 naming the field. Returns the document to read values from.
  */
 export function validatedDocument(doc: Record<string, unknown>, mode: ParseMode, warnings: ConfigWarning[]): Record<string, any> {
   const out = withoutUnset(doc);
-  const problems = schemaProblems(out);
+  const problems = [...schemaProblems(out), ...runtimeConfigProblems(out.runtimeConfig)];
   const lenient = (key: string) => LOG_KEYS.has(key) || (mode === 'del' && !DEL_NEEDS.has(key));
   const fatal = problems.find((p) => !lenient(keysOf(p.pointer)[0] ?? ''));
   if (fatal) throw invalidConfig(fatal, problems);

@@ -1,7 +1,7 @@
 import http2 = require('node:http2');
 import net = require('node:net');
 import tls = require('node:tls');
-import type { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import type { Credentials } from './credentials';
 import type { TlsSessionCache } from './tls-sessions';
 
@@ -18,7 +18,7 @@ export class TransportError extends Error {
   }
 }
 
-type Transport = { kind: 'h2'; session: http2.ClientHttp2Session } | { kind: 'http/1.1'; agent: HttpsAgent };
+type Transport = { kind: 'h2'; session: http2.ClientHttp2Session } | { kind: 'http/1.1'; agent: HttpAgent };
 
 // HTTP/2 connection-level headers (RFC 9113 §8.2.2) cannot be sent on a stream.
 const H1_ONLY_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host']);
@@ -83,6 +83,7 @@ export class ApiConnection {
   }
 
   private open(url: URL, timeoutMs: number): Promise<Transport> {
+    if (url.protocol === 'http:') return Promise.resolve(this.plainAgent());
     return new Promise((resolve, reject) => {
       const socket = this.tlsConnect(url);
       const fail = (e: NodeJS.ErrnoException) => {
@@ -128,6 +129,13 @@ export class ApiConnection {
     return { kind: 'http/1.1', agent };
   }
 
+  // A plain http:// server (kubectl proxy, a local API server; client-go allows it): HTTP/1.1 on one
+  // keep-alive socket, without TLS.
+  private plainAgent(): Transport {
+    const http = require('node:http') as typeof import('node:http');
+    return { kind: 'http/1.1', agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
+  }
+
   private h2Request(session: http2.ClientHttp2Session, method: string, url: URL, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const h2Headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': `${url.pathname}${url.search}` };
@@ -167,10 +175,10 @@ export class ApiConnection {
     });
   }
 
-  private h1Request(agent: HttpsAgent, method: string, url: URL, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number): Promise<RawResponse> {
-    const https = require('node:https') as typeof import('node:https');
+  private h1Request(agent: HttpAgent, method: string, url: URL, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number): Promise<RawResponse> {
+    const client = (url.protocol === 'http:' ? require('node:http') : require('node:https')) as typeof import('node:http');
     return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, agent, headers, timeout: timeoutMs }, (res) => {
+      const req = client.request(url, { method, agent, headers, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

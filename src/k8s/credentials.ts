@@ -1,6 +1,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { CniError, ErrorCode } from '../cni/errors';
+import { log } from '../log';
 
 /** How to reach and authenticate to the kube-apiserver. */
 export interface Credentials {
@@ -83,8 +84,12 @@ export function kubeconfigCredentials(file: string, parseYaml: (text: string) =>
   const context = pick(doc.contexts, contextName, 'context', file);
   const cluster = pick(doc.clusters, String(context.cluster), 'cluster', file);
   const user = context.user ? pick(doc.users, String(context.user), 'user', file) : {};
-  if (typeof cluster.server !== 'string' || !cluster.server.startsWith('https://')) {
-    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: cluster server must be an https:// URL`);
+  if (typeof cluster.server !== 'string' || !/^https?:\/\//.test(cluster.server)) {
+    throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: cluster server must be an https:// (or http://) URL`);
+  }
+  if (cluster.server.startsWith('http://')) {
+    // As client-go: kubectl proxy and local API servers speak plain HTTP. Nothing is encrypted, the token included.
+    log('warning', `kubeconfig ${file}: server ${cluster.server} is plain http://: API traffic${user.token || user.tokenFile ? ', the bearer token included,' : ''} is not encrypted`);
   }
   if (user.exec || user['auth-provider']) {
     throw new CniError(ErrorCode.InvalidConfig, `kubeconfig ${file}: exec and auth-provider credentials are not supported; use a token, tokenFile or client certificate`);

@@ -53,6 +53,8 @@ export interface ApiServerOptions {
   latencyMs?: number;
   /** Offer only HTTP/1.1 by ALPN (an apiserver or proxy without h2). */
   http1Only?: boolean;
+  /** Plain HTTP, no TLS (kubectl proxy, a local API server). */
+  plainHttp?: boolean;
 }
 
 /** A fault: which requests it hits, how often, and what they get instead of the normal answer. */

@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createTlsListener, dropConnection, requestTransport } from './apiserver-tls.mjs';
@@ -124,6 +125,17 @@ function matches(rule, method, p) {
   return rule.path instanceof RegExp ? rule.path.test(p) : p === rule.path || new RegExp(rule.path).test(p);
 }
 
+// A plain-HTTP listener (kubectl proxy, a local API server), shaped as createTlsListener's; it logs no TLS connection.
+function createPlainListener(onRequest) {
+  const server = http.createServer(onRequest);
+  const sockets = new Set();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return { server, sockets, connections: [] };
+}
+
 /** The test server. Start it with `startApiServer()`. */
 export class ApiServer {
   constructor(opts = {}) {
@@ -150,9 +162,12 @@ export class ApiServer {
     this.nads = new Map();
     this.eventList = [];
     this.pending = new Set();
-    const listener = createTlsListener(this.pki, { http1Only: opts.http1Only }, (req, res) => {
+    const onRequest = (req, res) => {
       this.handle(req, res).catch(() => res.destroy());
-    });
+    };
+    /** `plainHttp`: no TLS, as `kubectl proxy` or a local API server serves (the token is still checked). */
+    this.plainHttp = opts.plainHttp === true;
+    const listener = this.plainHttp ? createPlainListener(onRequest) : createTlsListener(this.pki, { http1Only: opts.http1Only }, onRequest);
     this.server = listener.server;
     this.sockets = listener.sockets;
     /** Every TLS connection accepted, oldest first: `{ id, alpn, resumed, at }`. */
@@ -168,7 +183,7 @@ export class ApiServer {
       });
     });
     this.port = this.server.address().port;
-    this.url = `https://127.0.0.1:${this.port}`;
+    this.url = `${this.plainHttp ? 'http' : 'https'}://127.0.0.1:${this.port}`;
     this.stopped = false;
     return this;
   }

@@ -150,6 +150,16 @@ describe('parseBraidConfig', () => {
     expect(err.message).toContain(field);
   });
 
+  it('refuses an ill-typed runtimeConfig value of a well-known capability with code 7 naming it; on DEL it is a warning', () => {
+    const doc = { type: 'braid', delegates: [DELEGATE], runtimeConfig: { ips: ['10.250.1.5/24', 'x'], mac: 'c2:11:22:33:44:55' } };
+    const err = cniError(() => parseBraidConfig(doc));
+    expect(err.code).toBe(7);
+    expect(err.message).toContain('runtimeConfig.ips must be a list of IP or CIDR strings');
+    const c = parseBraidConfig(doc, 'del');
+    expect(c.runtimeConfig).toEqual({});
+    expect(c.warnings.map((w) => w.message)).toEqual([expect.stringContaining('runtimeConfig.ips must be')]);
+  });
+
   it('on DEL, accepts a config that names no network (DEL reads the cache)', () => {
     expect(parseBraidConfig({ type: 'braid', cniDir: '/d' }, 'del').cniDir).toBe('/d');
   });
@@ -318,9 +328,9 @@ describe('parseEnv', () => {
   const base = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc123', CNI_NETNS: '/var/run/netns/p', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin::/usr/lib/cni' };
 
   it('reads a full ADD environment, splitting CNI_PATH and keeping CNI_ARGS as received', () => {
-    expect(parseEnv({ ...base, CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=web-0' })).toEqual({
+    expect(parseEnv({ ...base, CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=a;K8S_POD_NAME=web-0' })).toEqual({
       command: 'ADD', containerID: 'abc123', netns: '/var/run/netns/p', ifname: 'eth0',
-      args: 'IgnoreUnknown=1;K8S_POD_NAME=web-0', path: ['/opt/cni/bin', '/usr/lib/cni'],
+      args: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=a;K8S_POD_NAME=web-0', path: ['/opt/cni/bin', '/usr/lib/cni'],
     });
   });
 
@@ -362,6 +372,27 @@ describe('parseEnv', () => {
 
   it('accepts a 15-character CNI_IFNAME', () => {
     expect(parseEnv({ ...base, CNI_IFNAME: 'abcdefghijklmno' }).ifname).toBe('abcdefghijklmno');
+  });
+
+  it.each(['ADD', 'DEL', 'CHECK'])('%s refuses a CNI_IFNAME of 15 characters or fewer but over 15 bytes (IFNAMSIZ), code 4', (command) => {
+    const err = cniError(() => parseEnv({ ...base, CNI_COMMAND: command, CNI_IFNAME: 'eth0éééééé' }));
+    expect(err.code).toBe(4);
+    expect(err.message).toContain('CNI_IFNAME');
+    expect(err.message).toContain('16 given');
+    expect(parseEnv({ ...base, CNI_COMMAND: command, CNI_IFNAME: 'eth0ééééé' }).ifname).toBe('eth0ééééé'); // 14 bytes
+  });
+
+  it.each([
+    ['K8S_POD_NAME=web-0', 'K8S_POD_NAME', 'K8S_POD_NAMESPACE'],
+    ['K8S_POD_NAMESPACE=a;K8S_POD_NAME=', 'K8S_POD_NAMESPACE', 'K8S_POD_NAME'],
+    ['K8S_POD_NAMESPACE=a', 'K8S_POD_NAMESPACE', 'K8S_POD_NAME'],
+  ])('refuses CNI_ARGS %j (half a pod) with code 7 naming %s and %s', (args, set, empty) => {
+    for (const command of ['ADD', 'CHECK']) {
+      const err = cniError(() => parseEnv({ ...base, CNI_COMMAND: command, CNI_ARGS: args }));
+      expect(err.code).toBe(7);
+      expect(err.message).toMatch(new RegExp(`${set} is .* but ${empty} is empty`));
+    }
+    expect(parseEnv({ ...base, CNI_COMMAND: 'DEL', CNI_ARGS: args }).args).toBe(args); // DEL works from the cache
   });
 
   it('refuses a malformed CNI_ARGS with code 4 naming it', () => {

@@ -191,7 +191,7 @@ describe('kubeconfigCredentials', () => {
     ['an unknown context', kubeconfig({ token: TOKEN }, undefined, { 'current-context': 'missing' }), 'context "missing" not found'],
     ['an unknown cluster', kubeconfig({ token: TOKEN }, undefined, { clusters: [{ name: 'x', cluster: { server: 'https://10.250.160.1' } }] }), 'cluster "k" not found'],
     ['an unknown user', kubeconfig({ token: TOKEN }, undefined, { users: [{ name: 'x', user: { token: TOKEN } }] }), 'user "u" not found'],
-    ['a non-https server', kubeconfig({ token: TOKEN }, { server: 'http://10.250.160.1:8080' }), 'https://'],
+    ['a server that is neither https:// nor http://', kubeconfig({ token: TOKEN }, { server: 'ftp://10.250.160.1:8080' }), 'https:// (or http://)'],
     ['no server', kubeconfig({ token: TOKEN }, {}), 'https://'],
     ['exec credentials', kubeconfig({ token: TOKEN, exec: { command: 'get-token', apiVersion: 'client.authentication.k8s.io/v1' } }), 'exec'],
     ['an auth-provider', kubeconfig({ token: TOKEN, 'auth-provider': { name: 'oidc' } }), 'auth-provider'],
