@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { REFERENCE_PLUGINS } from './braid';
 
 // Debian's containerd (1.6+) and runc on a private config, socket, root, state and runc root under a
 // temp dir. containerd 1.6 still writes a few things to fixed host paths: shim sockets under
@@ -15,6 +16,14 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 /** The containerd config example the tests load, with {{placeholders}} for private paths. */
 export const CONTAINERD_CONFIG_EXAMPLE = path.join(ROOT, 'conf-examples/containerd-config.toml');
+
+/** Makes `dir` a node's CNI bin dir: the reference plugins (symlinked), plus braid when given. */
+export function nodeBinDir(dir: string, braid?: string): string {
+  fs.mkdirSync(dir);
+  for (const p of fs.readdirSync(REFERENCE_PLUGINS)) fs.symlinkSync(path.join(REFERENCE_PLUGINS, p), path.join(dir, p));
+  if (braid) fs.copyFileSync(braid, path.join(dir, 'braid'));
+  return dir;
+}
 
 /** What the private containerd's CRI plugin is configured with. */
 export interface ContainerdOptions {

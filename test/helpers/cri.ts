@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { onTestFinished } from 'vitest';
 import { writeOciImage } from '../../packaging/oci-image.mjs';
 
 // kubelet's side of the CRI: a runtime.v1 RuntimeService client over containerd's socket, the pod
@@ -94,6 +95,22 @@ export function sandboxPid(status: PodSandboxStatusResponse): number {
 /** Runs a command inside the netns of process `pid` and returns stdout. */
 export function inNetnsOf(pid: number, command: string[]): string {
   return execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, ...command], { encoding: 'utf8' });
+}
+
+/** Interface name -> IPv4 CIDRs inside the netns of process `pid` (loopback left out). */
+export function podInterfaces(pid: number): Record<string, string[]> {
+  const links = JSON.parse(inNetnsOf(pid, ['ip', '-j', '-4', 'addr', 'show'])) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>;
+  return Object.fromEntries(links.filter((l) => l.ifname !== 'lo').map((l) => [l.ifname, l.addr_info.map((a) => `${a.local}/${a.prefixlen}`)]));
+}
+
+/** RunPodSandbox; the sandbox is stopped and removed when the current test ends, whatever happens. */
+export async function runPodForTest(cri: CriClient, config: PodSandboxConfig): Promise<string> {
+  const id = await cri.runPodSandbox(config);
+  onTestFinished(async () => {
+    await cri.stopPodSandbox(id).catch(() => undefined);
+    await cri.removePodSandbox(id).catch(() => undefined);
+  });
+  return id;
 }
 
 /**

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { BRAID, REFERENCE_PLUGINS } from '../helpers/braid';
-import { Containerd } from '../helpers/containerd';
-import { buildPauseImage, criClient, inNetnsOf, kubeletSandboxConfig, PAUSE_IMAGE, sandboxPid, type CriClient } from '../helpers/cri';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BRAID } from '../helpers/braid';
+import { Containerd, nodeBinDir } from '../helpers/containerd';
+import { buildPauseImage, criClient, kubeletSandboxConfig, PAUSE_IMAGE, podInterfaces, runPodForTest, sandboxPid, type CriClient } from '../helpers/cri';
 import { hostLinkExists, hostLocalLeases, Sandbox } from '../helpers/host';
 
 // kubelet's path to braid: the tests drive containerd's CRI plugin over its gRPC socket with
@@ -21,19 +21,10 @@ let cri: CriClient;
 let cniBin: string;
 let nadDir: string;
 
-/** A CNI bin dir as a node has one: braid next to the reference plugins. */
-function binDirWithBraid(dir: string, braid: string): string {
-  fs.mkdirSync(dir);
-  fs.copyFileSync(braid, path.join(dir, 'braid'));
-  fs.chmodSync(path.join(dir, 'braid'), 0o755);
-  for (const p of fs.readdirSync(REFERENCE_PLUGINS)) fs.symlinkSync(path.join(REFERENCE_PLUGINS, p), path.join(dir, p));
-  return dir;
-}
-
 beforeAll(async () => {
   sb = new Sandbox();
   const [parent] = sb.veth('m');
-  cniBin = binDirWithBraid(path.join(sb.dir, 'bin'), BRAID);
+  cniBin = nodeBinDir(path.join(sb.dir, 'bin'), BRAID);
   nadDir = path.join(sb.dir, 'nads');
   // NADs in the pod's namespace: found only if containerd passes K8S_POD_NAMESPACE.
   sb.write('nads/macvlan-a.json', {
@@ -81,22 +72,6 @@ function pod(name: string, networks?: string) {
   });
 }
 
-/** RunPodSandbox; the sandbox is stopped and removed when the test ends, whatever happens. */
-async function runPod(config: ReturnType<typeof pod>): Promise<string> {
-  const id = await cri.runPodSandbox(config);
-  onTestFinished(async () => {
-    await cri.stopPodSandbox(id).catch(() => undefined);
-    await cri.removePodSandbox(id).catch(() => undefined);
-  });
-  return id;
-}
-
-/** Interface name -> IPv4 CIDRs inside the netns of process `pid` (loopback left out). */
-function podInterfaces(pid: number): Record<string, string[]> {
-  const links = JSON.parse(inNetnsOf(pid, ['ip', '-j', '-4', 'addr', 'show'])) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>;
-  return Object.fromEntries(links.filter((l) => l.ifname !== 'lo').map((l) => [l.ifname, l.addr_info.map((a) => `${a.local}/${a.prefixlen}`)]));
-}
-
 /** Files containerd's libcni keeps in its result cache (containerd sees ctrd.varLib as /var/lib). */
 function libcniResults(): string[] {
   const dir = path.join(ctrd.varLib, 'cni/results');
@@ -114,7 +89,7 @@ describe('kubelet\'s path through containerd\'s CRI plugin', () => {
   });
 
   it('RunPodSandbox attaches eth0 and the annotation\'s NADs; PodSandboxStatus reports eth0\'s IP; stop and remove leave nothing', async () => {
-    const id = await runPod(pod('web-0', 'macvlan-a@data, ptp-b'));
+    const id = await runPodForTest(cri, pod('web-0', 'macvlan-a@data, ptp-b'));
     const running = await cri.podSandboxStatus(id);
     expect(running.status.state).toBe('SANDBOX_READY');
     expect(running.status.annotations['k8s.v1.cni.cncf.io/networks']).toBe('macvlan-a@data, ptp-b');
@@ -162,7 +137,7 @@ describe('kubelet\'s path through containerd\'s CRI plugin', () => {
   });
 
   it('a pod without the networks annotation gets the cluster network only', async () => {
-    const id = await runPod(pod('plain-0'));
+    const id = await runPodForTest(cri, pod('plain-0'));
     const running = await cri.podSandboxStatus(id);
     const ifaces = podInterfaces(sandboxPid(running));
     expect(Object.keys(ifaces)).toEqual(['eth0']);
