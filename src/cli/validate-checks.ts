@@ -8,14 +8,18 @@ import { selectionWarnings } from '../selection/warnings';
 import { braidPlugins } from './config-file';
 import { errorFinding, type Finding } from './findings';
 import { kindOf, podMetadata, type PodMeta } from './manifests';
+import { checkConfigNetworks } from './config-networks-check';
 import { checkDelegates } from './plugin-check';
 
 /** What NADs and pods are checked against: the braid config's values that ADD would use, and where delegates live. */
 export interface CheckContext {
-  /** confDir (NADs with an empty spec.config), cniVersion ('' when unknown: no --config) and multusNamespace. */
-  config: Pick<BraidConfig, 'confDir' | 'cniVersion' | 'multusNamespace'>;
-  /** Directories searched for delegates; undefined skips the delegate checks. */
-  binDirs?: string[];
+  /** confDir (NADs with an empty spec.config), cniVersion ('' when unknown: no --config), multusNamespace and binDir. */
+  config: Pick<BraidConfig, 'confDir' | 'cniVersion' | 'multusNamespace' | 'binDir'>;
+  /**
+   * The delegate search path of a config whose binDir is `binDir`; undefined skips the checks of this
+   * machine (delegates, and the networks a braid config names).
+   */
+  binDirs?: (binDir: string) => string[];
 }
 
 function warning(pointer: string, message: string): Finding {
@@ -33,7 +37,7 @@ function attempt<T>(findings: Finding[], base: string, fn: () => T): T | undefin
 }
 
 // A braid (or Multus) plugin config, exactly as parseBraidConfig sees it on ADD's stdin.
-function checkBraidConfig(config: Record<string, unknown>, base: string, findings: Finding[]): void {
+async function checkBraidConfig(config: Record<string, unknown>, base: string, findings: Finding[], ctx: CheckContext): Promise<void> {
   if (config.type === 'multus') findings.push(warning(`${base}/type`, 'type "multus": braid runs this config once "type" is "braid"'));
   for (const key of unknownKeys(config)) findings.push(warning(`${base}/${pointerSegment(key)}`, `unknown key ${JSON.stringify(key)} is ignored`));
   const parsed = attempt(findings, base, () => parseBraidConfig(config));
@@ -44,14 +48,20 @@ function checkBraidConfig(config: Record<string, unknown>, base: string, finding
     return;
   }
   for (const w of parsed.warnings) findings.push(warning(`${base}${w.pointer}`, w.message)); // values ADD replaces by their defaults
-  parsed.delegates?.forEach((d, i) => attempt(findings, `${base}/delegates/${i}`, () => normalizeNetwork(d, `delegates[${i}]`, parsed.cniVersion)));
+  if (parsed.clusterNetwork && parsed.delegates) findings.push(warning(`${base}/delegates`, 'ignored: clusterNetwork is set (as in Multus)'));
+  const dirs = ctx.binDirs?.(parsed.binDir);
+  parsed.delegates?.forEach((d, i) => {
+    const net = attempt(findings, `${base}/delegates/${i}`, () => normalizeNetwork(d, `delegates[${i}]`, parsed.cniVersion));
+    if (net && dirs && !parsed.clusterNetwork) findings.push(...checkDelegates(net, dirs, `${base}/delegates/${i}`, !Array.isArray(d.plugins)));
+  });
+  if (dirs) findings.push(...await checkConfigNetworks(parsed, base, dirs));
 }
 
 /** A conf or conflist: libcni's rules as braid loads delegates, and braid's own config for braid/multus plugins. */
-export function checkCniConfig(doc: Record<string, unknown>): Finding[] {
+export async function checkCniConfig(doc: Record<string, unknown>, ctx: CheckContext): Promise<Finding[]> {
   const findings: Finding[] = [];
   attempt(findings, '', () => normalizeNetwork(doc, 'network config', ''));
-  for (const { pointer, config } of braidPlugins(doc)) checkBraidConfig(config, pointer, findings);
+  for (const { pointer, config } of braidPlugins(doc)) await checkBraidConfig(config, pointer, findings, ctx);
   return findings;
 }
 
@@ -66,7 +76,7 @@ export function checkNad(doc: Record<string, any>, file: string, ctx: CheckConte
   if (!built) return findings;
   const net: NetworkConfig = built.config;
   if (net.cniVersion === '') findings.push(warning('/spec/config/cniVersion', 'no cniVersion: braid gives the network the cniVersion of its own config'));
-  if (ctx.binDirs) findings.push(...checkDelegates(net, ctx.binDirs, '/spec/config', !/"plugins"\s*:/.test(String(doc.spec?.config ?? ''))));
+  if (ctx.binDirs) findings.push(...checkDelegates(net, ctx.binDirs(ctx.config.binDir), '/spec/config', !/"plugins"\s*:/.test(String(doc.spec?.config ?? ''))));
   return findings;
 }
 
@@ -94,13 +104,13 @@ export function checkPod(meta: PodMeta, base: string, ctx: CheckContext): Findin
 }
 
 /** Checks one document by what it is: a NAD, a pod (or workload), a CNI config; other kinds get a warning. */
-export function checkDocument(value: unknown, file: string, ctx: CheckContext): Finding[] {
+export async function checkDocument(value: unknown, file: string, ctx: CheckContext): Promise<Finding[]> {
   const kind = kindOf(value);
   if (kind === 'NetworkAttachmentDefinition') return checkNad(value as Record<string, unknown>, file, ctx);
   const pod = podMetadata(value);
   if (pod) return checkPod(pod.metadata, pod.pointer, ctx);
   if (kind !== undefined) return [warning('/kind', `kind ${kind} is not something braid reads: not checked`)];
   const v = value as Record<string, unknown> | null;
-  if (typeof v === 'object' && v !== null && !Array.isArray(v) && (v.type !== undefined || v.plugins !== undefined)) return checkCniConfig(v);
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && (v.type !== undefined || v.plugins !== undefined)) return checkCniConfig(v, ctx);
   return [{ severity: 'error', pointer: '', message: 'neither a CNI config (no "type" or "plugins") nor a Kubernetes manifest (no "kind" and "apiVersion")', code: 6 }];
 }

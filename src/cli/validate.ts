@@ -13,8 +13,10 @@ const SPEC: CommandSpec = {
 Checks braid and Multus configs (.conf, .conflist), NetworkAttachmentDefinition manifests and pod
 manifests' k8s.v1.cni.cncf.io/networks and v1.multus-cni.io/default-network annotations (YAML or JSON,
 several documents per file, kind: List, workloads' pod templates) with the parsers ADD uses.
-NAD configs are also checked against the delegates on this machine: every plugin type must be in the
-bin dirs, and must list the network's cniVersion among the versions it answers to VERSION.
+On this machine, it also checks what ADD would meet: every delegate type of a NAD, of inline delegates
+and of the networks a braid config names must be in the bin dirs and list the network's cniVersion
+among the versions it answers to VERSION; each clusterNetwork and defaultNetworks entry must resolve
+(a file, a directory, a conf in confDir or a NAD in nadDir; one only the API knows is a warning).
 
 Each problem is printed as FILE[#DOC] POINTER: message, where POINTER is a JSON pointer to the field;
 it continues into the JSON text of spec.config and of the annotations.
@@ -24,7 +26,7 @@ Flags:
                      cniVersion, multusNamespace and binDir (default: Multus's defaults)
   --bin-dir DIR      where delegates are looked for (repeatable; default: the config's binDir or
                      /opt/cni/bin, then CNI_PATH)
-  --no-plugin-check  skip the delegate checks (e.g. in CI, away from the nodes)
+  --no-plugin-check  skip the checks of this machine (e.g. in CI, away from the nodes)
   -o, --output FMT   text (default) or json
   -h, --help         this text
 
@@ -38,10 +40,11 @@ export interface LocatedFinding extends Finding { file: string; document?: numbe
 
 function context(configFile: string | undefined, binDirs: string[] | undefined, pluginCheck: boolean): CheckContext {
   const config = configFile ? loadBraidConfigFile(configFile) : undefined;
-  const dirs = binDirs ?? [config?.binDir ?? DEFAULTS.binDir, ...(process.env.CNI_PATH ?? '').split(':').filter(Boolean)];
+  // As ADD searches: the config's binDir, then CNI_PATH; --bin-dir replaces both.
+  const dirs = (binDir: string) => [...new Set(binDirs ?? [binDir, ...(process.env.CNI_PATH ?? '').split(':').filter(Boolean)])];
   return {
-    config: config ?? { confDir: DEFAULTS.confDir, cniVersion: '', multusNamespace: DEFAULTS.multusNamespace },
-    binDirs: pluginCheck ? [...new Set(dirs)] : undefined,
+    config: config ?? { confDir: DEFAULTS.confDir, cniVersion: '', multusNamespace: DEFAULTS.multusNamespace, binDir: DEFAULTS.binDir },
+    binDirs: pluginCheck ? dirs : undefined,
   };
 }
 
@@ -58,7 +61,7 @@ export async function validateFiles(files: string[], ctx: CheckContext): Promise
       continue;
     }
     for (const doc of docs) {
-      const located = checkDocument(doc.value, file, ctx).map((f) => ({ file, ...(docs.length > 1 || doc.base ? { document: doc.index } : {}), ...f, pointer: `${doc.base}${f.pointer}` }));
+      const located = (await checkDocument(doc.value, file, ctx)).map((f) => ({ file, ...(docs.length > 1 || doc.base ? { document: doc.index } : {}), ...f, pointer: `${doc.base}${f.pointer}` }));
       out.push(...located);
     }
   }

@@ -8,34 +8,19 @@ import { BRAID, parseJson, runBraidTool } from '../helpers/braid';
 import { ok } from '../helpers/cni';
 import { ip, linksIn, sandbox, subnetAllocator } from '../helpers/host';
 import { NETWORKS, useApiServer } from '../helpers/k8s';
+import { EXAMPLES, runnableExample } from '../helpers/examples';
 import { PodNode } from '../helpers/pod-node';
 
 // `braid plan`: the example configs and pods, broken inputs failing as ADD fails, and the plan of a pod
 // compared with what a real ADD of that pod then does in a real netns with the reference plugins.
 // Address range of this file: 10.250.170.0/24 … 10.250.173.0/24.
 
-const EXAMPLES = path.resolve(__dirname, '../../conf-examples');
 const nextSubnet = subnetAllocator(170, 4);
 
 /** plan --output json with these flags; the parsed output and the exit status. */
 function plan(...args: string[]): { status: number; out: any; stderr: string } {
   const r = runBraidTool(['plan', ...args, '-o', 'json']);
   return { status: r.status, out: r.json, stderr: r.stderr };
-}
-
-/** An example braid config made runnable here: network paths and confDir pointed at conf-examples/, no kubeconfig. */
-function exampleConfig(file: string, dir: string): string {
-  const doc = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'));
-  const plugins = doc.plugins ?? [doc];
-  for (const p of plugins.filter((q: any) => q.type === 'braid')) {
-    delete p.kubeconfig;
-    delete p.readinessindicatorfile;
-    p.confDir = EXAMPLES;
-    if (typeof p.clusterNetwork === 'string' && p.clusterNetwork.includes('/')) p.clusterNetwork = path.join(EXAMPLES, path.basename(p.clusterNetwork));
-  }
-  const out = path.join(dir, file);
-  fs.writeFileSync(out, JSON.stringify(doc));
-  return out;
 }
 
 /** The fields of an attachment that decide what its delegates do. */
@@ -56,7 +41,7 @@ describe('braid plan on conf-examples/', () => {
     // the example asks for "net1"; with a second inline delegate that name is taken, so let it be positional
     const annotation = JSON.parse(pod.metadata.annotations[NETWORKS]).map((e: any) => (networks.length > 2 ? { ...e, interface: undefined } : e));
     pod.metadata.annotations[NETWORKS] = JSON.stringify(annotation);
-    const { status, out } = plan('--config', exampleConfig(file, sb.dir), '--pod', sb.write('pod.yaml', yaml.dump(pod)), '--nad-dir', EXAMPLES);
+    const { status, out } = plan('--config', runnableExample(file, sb.dir), '--pod', sb.write('pod.yaml', yaml.dump(pod)), '--nad-dir', EXAMPLES);
     expect(status, JSON.stringify(out)).toBe(0);
     expect(out.attachments.map((a: any) => a.network)).toEqual(networks);
     expect(out.attachments.map((a: any) => a.ifname)).toEqual(ifnames);
@@ -68,7 +53,7 @@ describe('braid plan on conf-examples/', () => {
 
   it('00-braid.conflist with pod-default-route.yaml fails as ADD would: net1 is storage\'s by position', () => {
     const sb = sandbox();
-    const { status, out } = plan('--config', exampleConfig('00-braid.conflist', sb.dir), '--pod', podFile, '--nad-dir', EXAMPLES);
+    const { status, out } = plan('--config', runnableExample('00-braid.conflist', sb.dir), '--pod', podFile, '--nad-dir', EXAMPLES);
     expect(status).toBe(1);
     expect(out.error).toEqual({ code: 7, msg: 'network "default/macvlan-gw": interface name net1 is already used by network "storage"' });
   });
@@ -78,7 +63,7 @@ describe('braid plan on conf-examples/', () => {
     const nads = ['sriov-netdevice', 'sriov-dpdk', 'host-device-vf', 'macvlan-gw'];
     const podFile2 = sb.write('pod.yaml', yaml.dump({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cnf', namespace: 'default', uid: 'u-1', annotations: { [NETWORKS]: nads.join(', ') } } }));
     const devices = sb.write('devices.yaml', yaml.dump({ 'intel.com/sriov_netdevice': ['0000:3b:02.1'], 'intel.com/sriov_dpdk': ['0000:3b:0a.0'], 'example.com/host_device': ['0000:5e:00.0'] }));
-    const { status, out } = plan('--config', exampleConfig('00-braid-cilium.conflist', sb.dir), '--pod', podFile2, '--nad-dir', EXAMPLES, '--devices', devices, '--container-id', 'c0ffee');
+    const { status, out } = plan('--config', runnableExample('00-braid-cilium.conflist', sb.dir), '--pod', podFile2, '--nad-dir', EXAMPLES, '--devices', devices, '--container-id', 'c0ffee');
     expect(status, JSON.stringify(out)).toBe(0);
     const [, netdev, dpdk, hostdev, macvlan] = out.attachments;
     expect(netdev.delegates[0]).toMatchObject({ type: 'sriov', deviceID: '0000:3b:02.1', pciBusID: '0000:3b:02.1', runtimeConfig: { deviceID: '0000:3b:02.1', CNIDeviceInfoFile: expect.stringMatching(/default-sriov-netdevice-c0ffee_net1$/) } });
@@ -92,7 +77,7 @@ describe('braid plan on conf-examples/', () => {
 
   it('too few devices, a missing NAD and a broken annotation fail with ADD\'s code 7 and message', () => {
     const sb = sandbox();
-    const config = exampleConfig('00-braid-cilium.conflist', sb.dir);
+    const config = runnableExample('00-braid-cilium.conflist', sb.dir);
     const podWith = (networks: string) => sb.write(`pod-${networks.length}.yaml`, yaml.dump({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { [NETWORKS]: networks } } }));
     const devices = sb.write('devices.json', { 'intel.com/sriov_netdevice': ['0000:3b:02.1'] });
     const cases: Array<[string, RegExp]> = [
@@ -110,7 +95,7 @@ describe('braid plan on conf-examples/', () => {
 
   it('the text output is a table of the attachments followed by each delegate\'s stdin', () => {
     const sb = sandbox();
-    const r = runBraidTool(['plan', '--config', exampleConfig('00-braid-cilium.conflist', sb.dir), '--pod', podFile, '--nad-dir', EXAMPLES]);
+    const r = runBraidTool(['plan', '--config', runnableExample('00-braid-cilium.conflist', sb.dir), '--pod', podFile, '--nad-dir', EXAMPLES]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^#\s+INTERFACE\s+NETWORK\s+ROLE\s+DEVICE\s+DEFAULT ROUTE$/m);
     expect(r.stdout).toMatch(/^2\s+net1\s+default\/macvlan-gw\s+secondary\s+-\s+IPv4 default via 10\.250\.188\.1 \(default-route\)$/m);
@@ -170,7 +155,7 @@ describe('braid plan --kubeconfig', () => {
     const sb = sandbox();
     api.addNad('team-p', 'mv', { cniVersion: '1.0.0', type: 'macvlan', master: 'eth1', ipam: { type: 'host-local', subnet: '10.250.172.0/24' } });
     const pod = sb.write('pod.yaml', yaml.dump({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'team-p', annotations: { [NETWORKS]: 'mv@data' } } }));
-    const { status, out } = await planAsync(['--config', exampleConfig('00-braid-cilium.conflist', sb.dir), '--pod', pod, '--kubeconfig', api.kubeconfig(sb.dir)]);
+    const { status, out } = await planAsync(['--config', runnableExample('00-braid-cilium.conflist', sb.dir), '--pod', pod, '--kubeconfig', api.kubeconfig(sb.dir)]);
     expect(status, JSON.stringify(out)).toBe(0);
     expect(out.attachments.map((a: any) => [a.ifname, a.network])).toEqual([['eth0', 'cilium'], ['data', 'team-p/mv']]);
     expect(out.attachments[1].delegates[0]).toMatchObject({ type: 'macvlan', name: 'mv', master: 'eth1' });
@@ -184,7 +169,7 @@ describe('braid plan --kubeconfig', () => {
   it('a NAD the cluster does not have fails as ADD does (code 7, named)', async () => {
     const sb = sandbox();
     const pod = sb.write('pod.yaml', yaml.dump({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'team-p', annotations: { [NETWORKS]: 'gone' } } }));
-    const { status, out } = await planAsync(['--config', exampleConfig('00-braid-cilium.conflist', sb.dir), '--pod', pod, '--kubeconfig', api.kubeconfig(sb.dir)]);
+    const { status, out } = await planAsync(['--config', runnableExample('00-braid-cilium.conflist', sb.dir), '--pod', pod, '--kubeconfig', api.kubeconfig(sb.dir)]);
     expect(status).toBe(1);
     expect(out.error).toEqual({ code: 7, msg: 'NetworkAttachmentDefinition team-p/gone not found' });
   });

@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURE_PLUGINS, REFERENCE_PLUGINS, runBraid, runBraidTool } from '../helpers/braid';
 import { failed } from '../helpers/cni';
 import { sandbox, type Sandbox } from '../helpers/host';
+import { EXAMPLES, runnableExample } from '../helpers/examples';
 import { NETWORKS, POD_ANNOTATIONS } from '../helpers/k8s';
 
 // `braid validate` on every example and on broken copies of them: the JSON pointer and message of each
 // problem, its exit status, and that ADD refuses what validate refuses, with the same message.
 
-const EXAMPLES = path.resolve(__dirname, '../../conf-examples');
 const examples = fs.readdirSync(EXAMPLES).filter((f) => /\.(conf|conflist|json|ya?ml)$/.test(f)).sort();
 const NETWORKS_POINTER = '/metadata/annotations/k8s.v1.cni.cncf.io~1networks';
 
@@ -40,9 +40,11 @@ function nadYaml(name: string, config: unknown): string {
 }
 
 describe('braid validate', () => {
-  it('accepts every file in conf-examples/ with no errors and no warnings (exit 0)', () => {
+  it('accepts every file in conf-examples/ with no errors and no warnings, delegates and named networks checked (exit 0)', () => {
     const sb = sandbox();
-    const { status, report } = validate(examples.map((f) => path.join(EXAMPLES, f)), '--bin-dir', fakeBinDir(sb));
+    // braid configs name node paths (/etc/cni/...): their copies name the examples instead
+    const files = examples.map((f) => (f.startsWith('00-braid') ? runnableExample(f, sb.dir) : path.join(EXAMPLES, f)));
+    const { status, report } = validate(files, '--bin-dir', fakeBinDir(sb));
     expect(report, 'stdout is the JSON report').toBeTypeOf('object');
     expect(report.errors).toEqual([]);
     expect(report.warnings).toEqual([]);
@@ -74,7 +76,7 @@ describe('braid validate', () => {
     const sb = sandbox();
     const doc = JSON.parse(example('00-braid.conflist'));
     Object.assign(doc.plugins[0], { logLevel: 'loud', logOptions: { rotate: true } });
-    const { status, report } = validate([sb.write('00-braid.conflist', doc)]);
+    const { status, report } = validate([sb.write('00-braid.conflist', doc)], '--no-plugin-check'); // the example names node paths
     expect(status).toBe(0);
     expect(report.warnings).toEqual([
       expect.objectContaining({ pointer: '/plugins/0/logOptions/rotate', message: 'logOptions: ignoring unknown key "rotate"' }),
@@ -121,6 +123,23 @@ describe('braid validate', () => {
       expect.objectContaining({ document: 3, pointer: '/spec/config/cniVersion', code: 1, message: expect.stringMatching(/plugin "macvlan" \(.*\) does not support cniVersion 1\.1\.0; it supports .*1\.0\.0/) }),
       expect.objectContaining({ document: 4, pointer: '/spec/config', message: expect.stringContaining('spec.config is not valid JSON') }),
     ]);
+  });
+
+  it('on this machine, a braid config\'s networks must resolve and their delegates be found; an API-only NAD is a warning', () => {
+    const sb = sandbox();
+    fs.writeFileSync(path.join(sb.confDir, 'storage.conf'), example('storage.conf'));
+    fs.writeFileSync(path.join(sb.confDir, 'calico.conflist'), example('10-calico.conflist'));
+    const braid = {
+      cniVersion: '1.0.0', name: 'braid', type: 'braid', confDir: sb.confDir, binDir: REFERENCE_PLUGINS, kubeconfig: '/nonexistent/kubeconfig',
+      clusterNetwork: path.join(sb.confDir, 'calico.conflist'), defaultNetworks: ['storage', '/nowhere/x.conf', 'some-nad'],
+    };
+    const { status, report } = validate([sb.write('braid.conf', braid)]);
+    expect(status).toBe(1);
+    expect(report.errors).toEqual([
+      expect.objectContaining({ pointer: '/clusterNetwork', message: expect.stringContaining('network ' + JSON.stringify(path.join(sb.confDir, 'calico.conflist')) + ': failed to find plugin "calico"') }),
+      expect.objectContaining({ pointer: '/defaultNetworks/1', message: 'network /nowhere/x.conf: no such file or directory' }),
+    ]);
+    expect(report.warnings).toEqual([expect.objectContaining({ pointer: '/defaultNetworks/2', message: expect.stringContaining('only the API knows') })]);
   });
 
   it('--no-plugin-check skips the delegate checks but keeps the parser\'s', () => {
