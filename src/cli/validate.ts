@@ -30,6 +30,9 @@ Flags:
   -o, --output FMT   text (default) or json
   -h, --help         this text
 
+--output json prints {"valid": BOOL, "errors": [F...], "warnings": [F...]}, each F being
+{"file", "document" (in a multi-document file), "pointer", "message", "code" (errors: ADD's CNI code)}.
+
 Exit status: 0 valid (warnings allowed), 1 errors found, 2 usage error.
 `,
   flags: { config: 'value', 'bin-dir': 'list', 'no-plugin-check': 'switch', output: 'value' },
