@@ -32,7 +32,7 @@ export function createTlsListener(pki, { http1Only = false } = {}, onRequest) {
   server.on('secureConnection', (s) => {
     track(s);
     s.braidConnection = ++lastId;
-    connections.push({ id: s.braidConnection, alpn: s.alpnProtocol || 'http/1.1', resumed: s.isSessionReused(), at: performance.now() });
+    connections.push({ id: s.braidConnection, alpn: s.alpnProtocol || 'http/1.1', resumed: s.isSessionReused(), remotePort: s.remotePort, at: performance.now() });
   });
   server.on('tlsClientError', () => { /* a client that hung up mid-handshake */ });
   // An h2 session error (a client that reset the connection) must not crash the test process.
@@ -40,10 +40,10 @@ export function createTlsListener(pki, { http1Only = false } = {}, onRequest) {
   return { server, connections, sockets };
 }
 
-/** The transport facts of one request: which TLS connection (id from the connection log) and protocol carried it. */
+/** The transport facts of one request: which TLS connection (id from the connection log, client port) and protocol carried it. */
 export function requestTransport(req) {
   const tls = req.stream?.session?.socket ?? req.socket;
-  return { connection: tls?.braidConnection, protocol: req.httpVersion === '2.0' ? 'h2' : 'http/1.1' };
+  return { connection: tls?.braidConnection, remotePort: tls?.remotePort, protocol: req.httpVersion === '2.0' ? 'h2' : 'http/1.1' };
 }
 
 /** Drops the connection that carried `req`: the whole h2 session (every stream on it) or the HTTP/1.1 socket. */

@@ -32,6 +32,8 @@ export interface ApiCall {
   status?: number;
   /** The id of the TLS connection that carried it (see ApiServer.connections). */
   connection?: number;
+  /** The client's TCP port on that connection (tells which process sent it). */
+  remotePort?: number;
   /** The HTTP version ALPN chose for that connection. */
   protocol: 'h2' | 'http/1.1';
 }
@@ -43,6 +45,8 @@ export interface TlsConnection {
   alpn: string;
   /** True when the handshake resumed a session (a ticket from an earlier connection). */
   resumed: boolean;
+  /** The client's TCP port. */
+  remotePort: number;
   /** performance.now() at the end of the handshake. */
   at: number;
 }
