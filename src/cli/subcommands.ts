@@ -15,4 +15,5 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   plan: { summary: 'dry-run ADD for a pod manifest: interfaces, delegate configs, default routes', load: () => import('./plan') },
   install: { summary: 'the DaemonSet entrypoint: install braid and its config on this node, keep them current', load: () => import('../install/main') },
   inspect: { summary: 'show the containers braid holds: attachments, states, IPs, results, stale locks', load: () => import('./inspect') },
+  agent: { summary: 'the resident node agent: watch caches of NADs and pods, served to ADD on a unix socket', load: () => import('../agent/main') },
 };

@@ -101,9 +101,9 @@ function addResult(config: BraidConfig, cache: ContainerCache, cniArgs: string):
 }
 
 // network-status for pods that exist outside systemNamespaces (compared by namespace, unlike Multus #1205).
-async function reportToCluster(req: Request, config: BraidConfig, cache: ContainerCache, { pod, api }: Resolution): Promise<void> {
-  if (api && pod?.exists && !config.systemNamespaces.includes(pod.ref.namespace)) {
-    await reportStatus(config, api, pod, req.netns, cache.attachments);
+async function reportToCluster(req: Request, config: BraidConfig, cache: ContainerCache, { pod, status }: Resolution): Promise<void> {
+  if (status && pod?.exists && !config.systemNamespaces.includes(pod.ref.namespace)) {
+    await reportStatus(config, status, pod, req.netns, cache.attachments);
   }
 }
 

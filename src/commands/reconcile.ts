@@ -52,7 +52,7 @@ export async function reconcile(config: BraidConfig, containerID: string, pod: W
     };
     // Resolved exactly as ADD resolves, with the watched pod's annotations standing in for the runtime's.
     const podConfig: BraidConfig = { ...config, cniVersion: cache.cniVersion, runtimeConfig: { [POD_ANNOTATIONS_CAPABILITY]: pod.annotations } };
-    const { input, api } = await resolveInputs(req, podConfig);
+    const { input, status } = await resolveInputs(req, podConfig);
     const diff = diffNetworks(cache.attachments, input);
     const toAdd = buildPlan(diff.input).filter((a) => !a.clusterNetwork && !diff.kept.has(attachmentKey(a)));
     const applied = pod.annotations[NETWORKS_ANNOTATION] ?? '';
@@ -70,8 +70,8 @@ export async function reconcile(config: BraidConfig, containerID: string, pod: W
     if (outcome.failed.length === 0) cache.networks = applied; // else the periodic resync tries again
     save();
     const context: PodContext = { ref: { namespace: pod.namespace, name: pod.name, uid: pod.uid, infraContainerID: '' }, annotations: pod.annotations, exists: true, uid: pod.uid };
-    if (api && !config.systemNamespaces.includes(pod.namespace)) {
-      await reportStatus(config, api, context, cache.netns, cache.attachments.filter((a) => a.state === 'added'), events);
+    if (status && !config.systemNamespaces.includes(pod.namespace)) {
+      await reportStatus(config, status, context, cache.netns, cache.attachments.filter((a) => a.state === 'added'), events);
     }
     return outcome;
   });

@@ -1,6 +1,6 @@
 import { parseResult } from '../cni/result';
 import type { BraidConfig } from '../config/braid-config';
-import type { KubeApi } from '../k8s/api';
+import type { StatusWriter } from '../k8s/status-writer';
 import { log } from '../log';
 import { podInterfaces } from '../netns/interfaces';
 import { undeclaredWarning } from '../plan/plan';
@@ -27,28 +27,23 @@ export interface PodEvent {
  * warnings). A pod that is gone is tolerated; other failures throw.
  */
 export async function reportStatus(
-  config: BraidConfig, api: KubeApi, pod: PodContext, netns: string, attachments: CachedAttachment[], events?: PodEvent[],
+  config: BraidConfig, writer: StatusWriter, pod: PodContext, netns: string, attachments: CachedAttachment[], events?: PodEvent[],
 ): Promise<void> {
   const results = attachments.map((a) => ({ att: a, result: parseResult(a.result, a.config.cniVersion) }));
   // mac and mtu from the netns itself where a delegate's result lacks them.
   const links = new Map(podInterfaces(netns).map((l) => [l.name, l]));
   const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork, att.deviceInfo, links));
   const { namespace, name } = pod.ref;
-  const uid = pod.uid ?? pod.ref.uid; // events name the API's pod (a static pod's mirror)
-  // Multus writes the list indented by four spaces; consumers see the same text. The PATCH is sent
-  // first: on an HTTP/1.1 connection requests queue, and the status must not wait behind events.
-  const patched = api.patchPodAnnotations(namespace, name, { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) }, pod.uid);
   const toSend: PodEvent[] = events ?? [
     ...attachments.flatMap((att) => (att.undeclared ?? []).map((key) => ({ reason: UNDECLARED_REASON, message: undeclaredWarning(att.network, key), type: 'Warning' as const }))),
     ...results.filter(({ result }) => (result.ips ?? []).length > 0 || (result.interfaces ?? []).length > 0).map(({ att, result }) => ({
       reason: 'AddedInterface', message: `Add ${att.ifname} [${(result.ips ?? []).map((ip) => ip.address).join(',')}] from ${att.network}`,
     })),
   ];
-  const sent = config.events && toSend.length > 0
-    ? Promise.all(toSend.map((ev) => api.postPodEvent({ namespace, name, uid }, ev.reason, ev.message, ev.type)))
-      .catch((e: Error) => log('warning', `events: ${e.message}`))
-    : undefined;
-  const written = await patched;
+  // Multus writes the list indented by four spaces; consumers see the same text. Events name the API's pod (a static pod's mirror).
+  const target = { namespace, name, uid: pod.uid, eventUid: pod.uid ?? pod.ref.uid };
+  const annotations = { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(entries, null, 4) };
+  const { written, events: sent } = await writer.writeStatus(target, annotations, config.events ? toSend : []);
   if (!written) log('warning', `pod ${namespace}/${name}${pod.uid ? ` (UID ${pod.uid})` : ''} is gone: network-status not written`);
-  if (sent) await Promise.race([sent, new Promise((r) => setTimeout(r, EVENT_GRACE_MS))]);
+  await Promise.race([sent, new Promise((r) => setTimeout(r, EVENT_GRACE_MS))]);
 }

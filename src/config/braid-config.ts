@@ -52,6 +52,8 @@ export interface BraidConfig {
   pciDevicesDir: string;
   /** Fail a pod request no plugin declares the capability for (NAD spec), instead of warning as Multus does. */
   strictCapabilities: boolean;
+  /** The resident agent's unix socket (braid agent serves it; ADD asks it first). */
+  agentSocket: string;
   /** Top-level keys braid does not know (logged as a warning). */
   unknownKeys: string[];
   /** Config values braid ignored in favour of their defaults (logged as warnings). */
@@ -75,6 +77,7 @@ export const DEFAULTS = {
   kubeletTimeout: 10,
   deviceInfoDir: '/var/run/k8s.cni.cncf.io/devinfo',
   pciDevicesDir: '/sys/bus/pci/devices',
+  agentSocket: '/run/braid/agent.sock',
   logOptions: { maxAge: 5, maxSize: 100, maxBackups: 5, compress: true },
 } as const;
 
@@ -156,6 +159,7 @@ export function parseBraidConfig(doc: Record<string, unknown>, mode: ParseMode =
     deviceInfoDir: c.deviceInfoDir ?? DEFAULTS.deviceInfoDir,
     pciDevicesDir: c.pciDevicesDir ?? DEFAULTS.pciDevicesDir,
     strictCapabilities: c.strictCapabilities ?? false,
+    agentSocket: c.agentSocket ?? DEFAULTS.agentSocket,
     unknownKeys: unknownKeys(c),
     warnings,
   };

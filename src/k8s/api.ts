@@ -3,7 +3,7 @@ import type { PodObject } from './pod';
 
 /** A NetworkAttachmentDefinition as braid reads it. */
 export interface NadObject {
-  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   /** `config` is a JSON string by the CRD's schema, but a nadDir manifest may hold anything. */
   spec?: { config?: unknown };
   /** The nadDir manifest braid read it from (braid's own field: absent for an object from the API). */

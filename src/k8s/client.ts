@@ -43,7 +43,7 @@ function logRoundTrip(method: string, path: string, status: number | string, sta
 export class KubeClient {
   private readonly connection: ApiConnection;
 
-  constructor(private readonly creds: Credentials, private readonly limits: ClientLimits, sessions?: TlsSessionCache) {
+  constructor(private readonly creds: Credentials, private readonly limits: ClientLimits, sessions?: TlsSessionCache, private readonly userAgent = 'braid') {
     this.connection = new ApiConnection(creds, sessions);
   }
 
@@ -82,7 +82,7 @@ export class KubeClient {
     // Concatenated, not resolved: a server URL may carry a path prefix (a proxy such as Rancher's /k8s/clusters/<id>).
     const url = new URL(`${this.creds.server}${path}`);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'braid' };
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
     if (this.creds.token) headers.Authorization = `Bearer ${this.creds.token}`;
     if (payload) {
       headers['Content-Type'] = contentType;

@@ -19,7 +19,7 @@ export function podFromCniArgs(args: string): PodRef | undefined {
 
 /** The parts of a Pod object braid reads. */
 export interface PodObject {
-  metadata: { name: string; namespace: string; uid?: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> };
 }
 
 /** True for static (mirror) pods, which keep their own UID and are exempt from the UID check (Multus #773). */

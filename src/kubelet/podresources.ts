@@ -48,40 +48,64 @@ function devicesOf(pod: PodResources | undefined): DeviceMap {
 }
 
 /**
- * Asks the kubelet's pod-resources API (v1): Get for the one pod, List where Get is not implemented or
- * disabled. Both calls share one deadline, so the whole exchange takes at most `timeoutMs`.
+ * A pod-resources (v1) client on the kubelet's socket. An exec'd braid opens one per ADD; the agent holds
+ * one open (gRPC reconnects by itself when the kubelet restarts).
  */
-async function fromKubelet(socket: string, pod: PodKey, timeoutMs: number): Promise<DeviceMap> {
-  const deadline = Date.now() + timeoutMs;
-  const pkg = grpc.loadPackageDefinition(fromJSON(descriptor as Parameters<typeof fromJSON>[0], { longs: String, defaults: true, arrays: true })) as any;
-  const client: Lister = new pkg.v1.PodResourcesLister(`unix://${socket}`, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
-  });
-  let method: 'Get' | 'List' = 'Get';
-  try {
+export class PodResourcesClient {
+  private readonly client: Lister;
+
+  constructor(private readonly socket: string) {
+    const pkg = grpc.loadPackageDefinition(fromJSON(descriptor as Parameters<typeof fromJSON>[0], { longs: String, defaults: true, arrays: true })) as any;
+    this.client = new pkg.v1.PodResourcesLister(`unix://${socket}`, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    });
+  }
+
+  /**
+   * Get for the one pod, List where Get is not implemented or disabled. Both calls share one deadline,
+   * so the whole exchange takes at most `timeoutMs`.
+   */
+  async devices(pod: PodKey, timeoutMs: number): Promise<DeviceMap> {
+    const deadline = Date.now() + timeoutMs;
+    const client = this.client;
+    let method: 'Get' | 'List' = 'Get';
     try {
-      const res = await call(client.Get, client, { podName: pod.name, podNamespace: pod.namespace }, deadline);
-      return devicesOf(res.podResources);
+      try {
+        const res = await call(client.Get, client, { podName: pod.name, podNamespace: pod.namespace }, deadline);
+        return devicesOf(res.podResources);
+      } catch (e) {
+        if (!getUnavailable(e as grpc.ServiceError)) throw e;
+        log('verbose', `kubelet pod-resources Get is unavailable (${(e as Error).message}); using List`);
+      }
+      method = 'List';
+      const res = await call(client.List, client, {}, deadline);
+      return devicesOf(res.podResources.find((p) => p.name === pod.name && p.namespace === pod.namespace));
     } catch (e) {
-      if (!getUnavailable(e as grpc.ServiceError)) throw e;
-      log('verbose', `kubelet pod-resources Get is unavailable (${(e as Error).message}); using List`);
+      const why = (e as grpc.ServiceError).code === grpc.status.DEADLINE_EXCEEDED
+        ? `no answer within kubeletTimeout (${timeoutMs / 1000} s${method === 'List' ? ', shared with the Get before it' : ''})`
+        : (e as Error).message;
+      throw new CniError(ErrorCode.TryAgainLater, `kubelet pod-resources at ${this.socket}: ${method} failed: ${why}`);
     }
-    method = 'List';
-    const res = await call(client.List, client, {}, deadline);
-    return devicesOf(res.podResources.find((p) => p.name === pod.name && p.namespace === pod.namespace));
-  } catch (e) {
-    const why = (e as grpc.ServiceError).code === grpc.status.DEADLINE_EXCEEDED
-      ? `no answer within kubeletTimeout (${timeoutMs / 1000} s${method === 'List' ? ', shared with the Get before it' : ''})`
-      : (e as Error).message;
-    throw new CniError(ErrorCode.TryAgainLater, `kubelet pod-resources at ${socket}: ${method} failed: ${why}`);
+  }
+
+  /** Closes the channel. */
+  close(): void {
+    this.client.close();
+  }
+}
+
+async function fromKubelet(socket: string, pod: PodKey, timeoutMs: number): Promise<DeviceMap> {
+  const client = new PodResourcesClient(socket);
+  try {
+    return await client.devices(pod, timeoutMs);
   } finally {
     client.close();
   }
 }
 
-/** The devices the kubelet assigned to a pod, by resource name: the pod-resources socket, else the checkpoint file. */
-export async function podDevices(sources: KubeletSources, pod: PodKey): Promise<DeviceMap> {
-  if (fs.existsSync(sources.socket)) return fromKubelet(sources.socket, pod, sources.timeoutMs);
+/** The devices the kubelet assigned to a pod, by resource name: the pod-resources socket (through `held` when given), else the checkpoint file. */
+export async function podDevices(sources: KubeletSources, pod: PodKey, held?: PodResourcesClient): Promise<DeviceMap> {
+  if (fs.existsSync(sources.socket)) return held ? held.devices(pod, sources.timeoutMs) : fromKubelet(sources.socket, pod, sources.timeoutMs);
   if (fs.existsSync(sources.checkpoint)) {
     log('verbose', `kubelet socket ${sources.socket} missing: reading devices from ${sources.checkpoint}`);
     if (!pod.uid) {

@@ -4,6 +4,7 @@ import { CniError, ErrorCode, nestError } from '../cni/errors';
 import type { BraidConfig } from '../config/braid-config';
 import { findNetworkByName, normalizeNetwork, type NetworkConfig } from '../config/netconf';
 import type { KubeApi, NadObject } from '../k8s/api';
+import type { Credentials } from '../k8s/credentials';
 
 /** The NAD annotation naming the device-plugin resource its attachments need. */
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
@@ -22,16 +23,17 @@ export function apiConfigured(config: BraidConfig, env: NodeJS.ProcessEnv = proc
   return config.kubeconfig !== '' || (!!env.KUBERNETES_SERVICE_HOST && !!env.KUBERNETES_SERVICE_PORT);
 }
 
+/** The API's credentials: the kubeconfig's, else in-cluster ones; undefined when neither is configured. */
+export async function apiCredentials(config: BraidConfig): Promise<Credentials | undefined> {
+  const { inClusterCredentials, kubeconfigCredentials } = await import('../k8s/credentials');
+  if (!config.kubeconfig) return inClusterCredentials(process.env);
+  const yaml = await loadYaml();
+  return kubeconfigCredentials(config.kubeconfig, (text) => yaml.load(text));
+}
+
 /** Opens the Kubernetes API when a kubeconfig is configured or braid runs in-cluster; undefined otherwise. */
 export async function openApi(config: BraidConfig): Promise<KubeApi | undefined> {
-  const { inClusterCredentials, kubeconfigCredentials } = await import('../k8s/credentials');
-  let creds;
-  if (config.kubeconfig) {
-    const yaml = await loadYaml();
-    creds = kubeconfigCredentials(config.kubeconfig, (text) => yaml.load(text));
-  } else {
-    creds = inClusterCredentials(process.env);
-  }
+  const creds = await apiCredentials(config);
   if (!creds) return undefined;
   const [{ KubeClient }, { KubeApi }, { TlsSessionCache, TLS_SESSION_DIR }] = await Promise.all([import('../k8s/client'), import('../k8s/api'), import('../k8s/tls-sessions')]);
   const client = new KubeClient(creds, {

@@ -1,9 +1,10 @@
 import { CniError, ErrorCode } from '../cni/errors';
+import type { NadName } from '../agent/protocol';
 import type { Command, Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import { findNetworkByName, normalizeNetwork, resolveNetworkFromDisk, type NetworkConfig } from '../config/netconf';
-import type { KubeApi } from '../k8s/api';
 import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
+import type { StatusWriter } from '../k8s/status-writer';
 import { log, logEnabled } from '../log';
 import { buildPlan, type Attachment, type PlanInput, type Selection } from '../plan/plan';
 import { isDns1123Subdomain } from '../selection/names';
@@ -14,7 +15,9 @@ import {
   parseNetworksAnnotation,
   type NetworkSelection,
 } from '../selection/networks';
-import { apiConfigured, nadOrigin, networkFromNad, openApi, openNadDir, type NadSource } from './nads';
+import { apiConfigured, nadOrigin, networkFromNad, openNadDir, type NadSource } from './nads';
+import { selectedNads } from './selected';
+import { kubeletPodDevices, openSource, type InputSource, type PodReader } from './source';
 
 /** The runtimeConfig key containerd and CRI-O fill with the pod's annotations (when braid declares the capability). */
 export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
@@ -32,11 +35,11 @@ export interface PodContext {
   uid?: string;
 }
 
-/** Everything ADD (or a cache-less DEL) needs: the plan, the pod and the API to report to. */
+/** Everything ADD (or a cache-less DEL) needs: the plan, the pod and where to report its status. */
 export interface Resolution {
   plan: Attachment[];
   pod?: PodContext;
-  api?: KubeApi;
+  status?: StatusWriter;
 }
 
 // Inline `delegates` (ignored when clusterNetwork is set, as in Multus): [0] is the cluster network.
@@ -142,11 +145,11 @@ function runtimePodUid(ref: PodRef, annotations: Record<string, string>): string
   return ref.uid && !isStaticPod({ metadata: { name: ref.name, namespace: ref.namespace, annotations } }) ? ref.uid : undefined;
 }
 
-async function lookUpPod(api: KubeApi | undefined, ref: PodRef, command: Command): Promise<PodContext | undefined> {
-  if (!api) return undefined;
+async function lookUpPod(pods: PodReader | undefined, ref: PodRef, command: Command): Promise<PodContext | undefined> {
+  if (!pods) return undefined;
   let pod;
   try {
-    pod = await api.getPod(ref.namespace, ref.name);
+    pod = await pods.getPod(ref.namespace, ref.name);
   } catch (e) {
     if (command === 'ADD') throw e;
     log('error', `cannot get pod ${ref.namespace}/${ref.name} (${(e as Error).message}); continuing without it`);
@@ -190,27 +193,27 @@ async function podSelections(pod: PodContext | undefined, config: BraidConfig, n
 }
 
 // Device IDs matter only when some network names a resourceName: only then is the gRPC client loaded.
-async function kubeletDevices(config: BraidConfig, ref: PodRef | undefined, pod: PodContext | undefined, sels: Selection[]): Promise<Map<string, string[]> | undefined> {
+async function kubeletDevices(source: InputSource, ref: PodRef | undefined, pod: PodContext | undefined, sels: Selection[]): Promise<Map<string, string[]> | undefined> {
   if (!sels.some((s) => s.resourceName)) return undefined;
   if (!ref) throw new CniError(ErrorCode.InvalidConfig, 'a network needs kubelet devices (resourceName), but CNI_ARGS names no pod');
-  const { podDevices } = await import('../kubelet/podresources');
-  const key = { ...ref, uid: kubeletPodUid(ref, pod) };
-  return podDevices({ socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 }, key);
+  return source.podDevices({ namespace: ref.namespace, name: ref.name, uid: kubeletPodUid(ref, pod) });
 }
 
-// The UID the kubelet files the pod's devices under: K8S_POD_UID, else the API object's. A static pod's
-// kubelet UID is its config hash (the mirror pod in the API has a UID of its own). '' when unknown.
-function kubeletPodUid(ref: PodRef, pod: PodContext | undefined): string {
+/**
+ * The UID the kubelet files the pod's devices under: K8S_POD_UID, else the API object's. A static pod's
+ * kubelet UID is its config hash (the mirror pod in the API has a UID of its own). '' when unknown.
+ */
+export function kubeletPodUid(ref: PodRef, pod: PodContext | undefined): string {
   if (ref.uid || !pod?.exists) return ref.uid;
   const metadata = { name: ref.name, namespace: ref.namespace, annotations: pod.annotations };
   return (isStaticPod({ metadata }) ? pod.annotations['kubernetes.io/config.hash'] : pod.uid) ?? '';
 }
 
-/** The gathered inputs of an ADD, before planning: what buildPlan needs, plus the pod and the API to report to. */
+/** The gathered inputs of an ADD, before planning: what buildPlan needs, plus the pod and where to report its status. */
 export interface ResolvedInputs {
   input: PlanInput;
   pod?: PodContext;
-  api?: KubeApi;
+  status?: StatusWriter;
 }
 
 /**
@@ -225,10 +228,10 @@ export interface GivenInputs {
 
 /** Gathers the inputs of an ADD and plans it (see resolveInputs). */
 export async function resolveAttachments(req: Request, config: BraidConfig, given: GivenInputs = {}): Promise<Resolution> {
-  const { input, pod, api } = await resolveInputs(req, config, given);
+  const { input, pod, status } = await resolveInputs(req, config, given);
   const plan = buildPlan(input);
   logChoices(plan, [input.clusterNetwork, ...input.secondaries]);
-  return { plan, pod, api };
+  return { plan, pod, status };
 }
 
 // verbose: each attachment with where its config came from and what chose it (buildPlan keeps the order).
@@ -247,17 +250,19 @@ function logChoices(plan: Attachment[], selections: Selection[]): void {
  */
 export async function resolveInputs(req: Request, config: BraidConfig, given: GivenInputs = {}): Promise<ResolvedInputs> {
   const ref = podFromCniArgs(req.args);
-  // Kubernetes (or the NAD directory) is opened only when something may be looked up in it.
-  const byName = [config.clusterNetwork ?? '', ...config.defaultNetworks].some(isNadName);
-  const api = (ref || byName) && !given.nads ? await openApi(config) : undefined;
-  const nads: NadSource | undefined = given.nads ?? api ?? (config.nadDir && (ref || byName) ? await openNadDir(config.nadDir) : undefined);
   const fromRuntime = runtimeAnnotations(config);
   if (!ref && fromRuntime) unnamedPodSelects(fromRuntime, req.command);
+  // Kubernetes (or the NAD directory) is opened only when something may be looked up in it.
+  const byConfig = [config.clusterNetwork ?? '', ...config.defaultNetworks].filter(isNadName).map((name) => ({ namespace: config.multusNamespace, name }));
+  const source: InputSource = given.nads
+    ? { nads: given.nads, podDevices: (p) => kubeletPodDevices(config, p) }
+    : await openSource(config, ref, ref !== undefined || byConfig.length > 0, agentRefs(req, config, ref, fromRuntime, byConfig));
+  const nads = source.nads;
   const podP: Promise<PodContext | undefined> = !ref
     ? Promise.resolve(undefined)
     : given.pod ? Promise.resolve(given.pod) : fromRuntime
       ? Promise.resolve({ ref, annotations: fromRuntime, exists: true, uid: runtimePodUid(ref, fromRuntime) })
-      : lookUpPod(api, ref, req.command);
+      : lookUpPod(source.pods, ref, req.command);
   const systemPod = ref !== undefined && config.systemNamespaces.includes(ref.namespace);
   const settle = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
   const inline = inlineDelegates(config);
@@ -275,10 +280,19 @@ export async function resolveInputs(req: Request, config: BraidConfig, given: Gi
     clusterNetwork = cluster.value;
   }
   const secondaries = pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries];
-  const devices = given.devices ?? await kubeletDevices(config, ref, pod, [clusterNetwork, ...secondaries]);
+  const devices = given.devices ?? await kubeletDevices(source, ref, pod, [clusterNetwork, ...secondaries]);
   const input: PlanInput = {
     clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args,
     devices, containerID: req.containerID, deviceInfoDir: config.deviceInfoDir, strictCapabilities: config.strictCapabilities,
   };
-  return { input, pod, api };
+  return { input, pod, status: source.status };
+}
+
+// The NADs to ask the agent for, or undefined when the agent is not to be asked: only ADD of a pod that
+// may select networks (its annotations unknown yet, or selecting some, or config naming NADs).
+function agentRefs(req: Request, config: BraidConfig, ref: PodRef | undefined, fromRuntime: Record<string, string> | undefined, byConfig: NadName[]): NadName[] | undefined {
+  if (req.command !== 'ADD' || !ref) return undefined;
+  const selected = fromRuntime ? selectedNads(fromRuntime, ref.namespace, config.multusNamespace) : [];
+  if (fromRuntime && selected.length === 0 && byConfig.length === 0) return undefined;
+  return [...byConfig, ...selected];
 }

@@ -1,4 +1,5 @@
 // Types of apiserver.mjs, the kube-apiserver test server.
+import type { WatchHub, WatchOptions } from './apiserver-watch.mjs';
 
 /** A Kubernetes `Status` failure body. */
 export interface StatusBody {
@@ -22,6 +23,8 @@ export interface ApiCall {
   contentType?: string;
   /** The TLS SNI server name the client sent (none for an IP address). */
   servername?: string;
+  /** The User-Agent header. */
+  userAgent?: string;
   /** The request body, JSON-decoded when it was JSON. */
   body: any;
   /** performance.now() when the request had been read. */
@@ -59,6 +62,8 @@ export interface ApiServerOptions {
   http1Only?: boolean;
   /** Plain HTTP, no TLS (kubectl proxy, a local API server). */
   plainHttp?: boolean;
+  /** List and watch settings. */
+  watch?: WatchOptions;
 }
 
 /** A fault: which requests it hits, how often, and what they get instead of the normal answer. */
@@ -125,6 +130,8 @@ export declare function mergePatch(target: unknown, patch: unknown): any;
 
 export declare class ApiServer {
   constructor(opts?: ApiServerOptions);
+  /** List and watch: history, open watches, bookmarks, expiry. Every object change is a watch event. */
+  readonly watches: WatchHub;
   /** https://127.0.0.1:<port> */
   readonly url: string;
   readonly port: number;

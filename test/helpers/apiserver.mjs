@@ -13,6 +13,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createTlsListener, dropConnection, requestTransport } from './apiserver-tls.mjs';
+import { WatchedMap, WatchHub } from './apiserver-watch.mjs';
 
 const NAD_GROUP = 'k8s.cni.cncf.io';
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -158,8 +159,9 @@ export class ApiServer {
     this.inFlight = 0;
     this.maxInFlight = 0;
     this.resourceVersion = 1000;
-    this.pods = new Map();
-    this.nads = new Map();
+    this.watches = new WatchHub(this, opts.watch);
+    this.pods = new WatchedMap(this.watches, 'pods');
+    this.nads = new WatchedMap(this.watches, 'nads');
     this.eventList = [];
     this.pending = new Set();
     const onRequest = (req, res) => {
@@ -436,6 +438,7 @@ export class ApiServer {
       contentType: req.headers['content-type'],
       servername: req.socket.servername || undefined,
       ...requestTransport(req),
+      userAgent: req.headers['user-agent'],
       body,
       at: performance.now(),
     };
@@ -467,6 +470,9 @@ export class ApiServer {
     } else if (!this.authenticated(req)) {
       status = 401;
       out = statusBody(401, 'Unauthorized', 'Unauthorized');
+    } else if (this.watches.isWatch(call)) {
+      call.status = 200;
+      return this.watches.stream(call, res);
     } else {
       try {
         [status, out] = this.route(call, req);
@@ -484,6 +490,8 @@ export class ApiServer {
 
   route(call, req) {
     const p = call.path.replace(/\/+$/, '');
+    const listed = this.watches.list(call);
+    if (listed) return listed;
     let m;
     if ((m = p.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)(\/status)?$/))) {
       return this.podRoute(call, decodeURIComponent(m[1]), decodeURIComponent(m[2]), Boolean(m[3]), req);

@@ -1,0 +1,86 @@
+import type http = require('node:http');
+import { CniError, ErrorCode } from '../cni/errors';
+import type { BraidConfig } from '../config/braid-config';
+import { KubeApi, type NadObject } from '../k8s/api';
+import { KubeClient } from '../k8s/client';
+import type { PodObject } from '../k8s/pod';
+import { PodResourcesClient } from '../kubelet/podresources';
+import { log } from '../log';
+import { apiCredentials } from '../resolve/nads';
+import { handleReport, handleResolve, type HandlerDeps } from './handlers';
+import { serveHealth } from './health';
+import { AgentMetrics } from './metrics';
+import { slimNad, slimPod } from './objects';
+import type { AgentRequest } from './protocol';
+import { Reflector } from './reflector';
+import { SocketServer } from './server';
+import { Store, type Lister } from './store';
+import { watchAgent } from './watch-stream';
+
+/** How the agent was started. */
+export interface AgentOptions {
+  nodeName: string;
+  /** Operations endpoint (/healthz, /readyz, /metrics); port 0 turns it off. */
+  metricsHost: string;
+  metricsPort: number;
+  version: string;
+}
+
+/** A running agent: its caches (for reconcilers to read and subscribe to) and a graceful stop. */
+export interface RunningAgent {
+  pods: Lister<PodObject>;
+  nads: Lister<NadObject>;
+  /** Finishes the requests in flight (at most `graceMs`), removes the socket, ends the watches. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Starts watches of the node's pods and every NAD, the socket server and the operations endpoint. */
+export async function startAgent(config: BraidConfig, opts: AgentOptions): Promise<RunningAgent> {
+  const creds = await apiCredentials(config);
+  if (!creds) throw new CniError(ErrorCode.InvalidConfig, 'braid agent needs the Kubernetes API: set kubeconfig in the config, or run in-cluster');
+  const userAgent = `braid-agent/${opts.version}`;
+  const client = new KubeClient(creds, { requestTimeoutMs: config.kubeRequestTimeout * 1000, totalTimeoutMs: config.kubeTimeout * 1000, attempts: 5 }, undefined, userAgent);
+  const api = new KubeApi(client);
+  const pods = new Store<PodObject>();
+  const nads = new Store<NadObject>();
+  const metrics = new AgentMetrics({ pods, nads });
+  const common = { client, creds, agent: watchAgent(creds), userAgent };
+  const restarts = (resource: string) => (reason: string) => metrics.watchRestarts.inc({ resource, reason });
+  const reflectors = [
+    new Reflector(pods, { ...common, resource: 'pods', path: '/api/v1/pods', fieldSelector: `spec.nodeName=${opts.nodeName}`, slim: slimPod, onRestart: restarts('pods') }),
+    new Reflector(nads, { ...common, resource: 'nads', path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions', slim: slimNad, onRestart: restarts('nads') }),
+  ];
+  const running = reflectors.map((r) => r.run());
+  let kubelet: PodResourcesClient | undefined;
+  const deps: HandlerDeps = { config, pods, nads, api, metrics, kubelet: async () => (kubelet ??= new PodResourcesClient(config.kubeletSocket)) };
+  const server = new SocketServer(config.agentSocket, (req: AgentRequest) => {
+    if (req.op === 'resolve') return handleResolve(deps, req);
+    if (req.op === 'report') return handleReport(deps, req);
+    throw new CniError(ErrorCode.InvalidConfig, `unknown op ${JSON.stringify((req as { op?: unknown }).op)}`);
+  }, {
+    answered: (op, outcome, seconds) => {
+      metrics.requests.inc({ op, outcome });
+      metrics.latency.observe({ op }, seconds);
+    },
+    fallback: (reason) => metrics.fallbacks.inc({ reason }),
+  });
+  await server.listen();
+  let health: http.Server | undefined;
+  if (opts.metricsPort !== 0) {
+    health = await serveHealth({ host: opts.metricsHost, port: opts.metricsPort, ready: () => pods.synced && nads.synced, registry: metrics.registry });
+  }
+  log('warning', `agent serving ${config.agentSocket} for node ${opts.nodeName}${health ? `, health and metrics on ${opts.metricsHost}:${opts.metricsPort}` : ''}`);
+  return {
+    pods,
+    nads,
+    async stop(graceMs) {
+      await server.close(graceMs);
+      for (const r of reflectors) r.stop();
+      await Promise.allSettled(running);
+      health?.close();
+      kubelet?.close();
+      client.close();
+      common.agent.destroy();
+    },
+  };
+}

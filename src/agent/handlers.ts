@@ -1,0 +1,73 @@
+import { PROTOCOL_VERSION, type NadName, type ReportReply, type ReportRequest, type ResolveReply, type ResolveRequest } from './protocol';
+import type { BraidConfig } from '../config/braid-config';
+import type { KubeApi, NadObject } from '../k8s/api';
+import { isStaticPod, type PodObject } from '../k8s/pod';
+import { apiStatusWriter } from '../k8s/status-writer';
+import { podDevices, type PodResourcesClient } from '../kubelet/podresources';
+import { RESOURCE_NAME_ANNOTATION } from '../resolve/nads';
+import { kubeletPodUid } from '../resolve/resolve';
+import { selectedNads } from '../resolve/selected';
+import type { AgentMetrics } from './metrics';
+import { slimNad, slimPod } from './objects';
+import type { Lister } from './store';
+
+/** What the request handlers read and write through. */
+export interface HandlerDeps {
+  config: BraidConfig;
+  pods: Lister<PodObject>;
+  nads: Lister<NadObject>;
+  api: KubeApi;
+  /** The held pod-resources client (opened on first use). */
+  kubelet: () => Promise<PodResourcesClient>;
+  metrics: AgentMetrics;
+}
+
+// A cached pod answers unless it is another pod under the same name (UID differs; a static pod's mirror
+// always differs, so it is trusted); anything the cache has not seen is read live: never served stale.
+async function podFor(deps: HandlerDeps, req: ResolveRequest): Promise<PodObject | undefined> {
+  const { namespace, name, uid } = req.pod;
+  const cached = deps.pods.get(namespace, name);
+  if (cached && (!uid || cached.metadata.uid === uid || isStaticPod(cached))) return cached;
+  deps.metrics.misses.inc({ kind: cached ? 'pod-uid' : 'pod' });
+  const live = await deps.api.getPod(namespace, name);
+  return live && slimPod(live);
+}
+
+async function nadFor(deps: HandlerDeps, ref: NadName): Promise<NadObject | undefined> {
+  const cached = deps.nads.get(ref.namespace, ref.name);
+  if (cached) return cached;
+  deps.metrics.misses.inc({ kind: 'nad' }); // e.g. created a moment before its pod, its event not here yet
+  const live = await deps.api.getNad(ref.namespace, ref.name);
+  return live && slimNad(live);
+}
+
+function unique(refs: NadName[]): NadName[] {
+  return [...new Map(refs.map((r) => [`${r.namespace}/${r.name}`, r])).values()];
+}
+
+/** resolve: the pod, every NAD asked for or selected by the pod, and its devices when a NAD has a resourceName. */
+export async function handleResolve(deps: HandlerDeps, req: ResolveRequest): Promise<ResolveReply> {
+  const pod = await podFor(deps, req);
+  const refs = unique([...req.nads, ...(pod ? selectedNads(pod.metadata.annotations ?? {}, req.pod.namespace, deps.config.multusNamespace) : [])]);
+  const nads = await Promise.all(refs.map(async (r) => ({ ...r, nad: await nadFor(deps, r) })));
+  const reply: ResolveReply = { v: PROTOCOL_VERSION, ok: true, ...(pod ? { pod } : {}), nads };
+  if (!nads.some((n) => n.nad?.metadata.annotations?.[RESOURCE_NAME_ANNOTATION])) return reply;
+  const ref = { ...req.pod, infraContainerID: '' };
+  const context = { ref, annotations: pod?.metadata.annotations ?? {}, exists: pod !== undefined, uid: pod?.metadata.uid };
+  const { config } = deps;
+  try {
+    const sources = { socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 };
+    const devices = await podDevices(sources, { ...req.pod, uid: kubeletPodUid(ref, context) }, await deps.kubelet());
+    reply.devices = Object.fromEntries(devices);
+  } catch (e) {
+    reply.devicesError = (e as Error).message;
+  }
+  return reply;
+}
+
+/** report: the network-status merge-patch, answered once it succeeded or failed; events go on after the answer. */
+export async function handleReport(deps: HandlerDeps, req: ReportRequest): Promise<ReportReply> {
+  const target = { namespace: req.pod.namespace, name: req.pod.name, uid: req.pod.uid || undefined, eventUid: req.eventUid };
+  const { written } = await apiStatusWriter(deps.api).writeStatus(target, req.annotations, req.events);
+  return { v: PROTOCOL_VERSION, ok: true, written };
+}
