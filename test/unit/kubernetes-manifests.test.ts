@@ -105,7 +105,7 @@ describe('packaging/kubernetes manifests', () => {
     const cm = volumes.get(optionsMount.name).configMap;
     expect(cm.name).toBe(one('ConfigMap').metadata.name);
     expect(Object.keys(one('ConfigMap').data)).toContain(path.basename(flags.optionsFile));
-    expect(yaml.load(one('ConfigMap').data[path.basename(flags.optionsFile)])).toBeTypeOf('object');
+    expect(yaml.load(one('ConfigMap').data[path.basename(flags.optionsFile)]) ?? {}).toBeTypeOf('object');
     expect(flags.cleanupConfigOnExit).toBe(true);
   });
 
