@@ -44,10 +44,18 @@ export async function openApi(config: BraidConfig): Promise<KubeApi | undefined>
   return new KubeApi(client);
 }
 
-/** A clusterless NAD store: every NetworkAttachmentDefinition in the YAML/JSON manifests of `dir` (namespace defaults to "default"). */
+// A manifest braid could not read or parse, kept so that only a lookup it may hold fails (naming it).
+interface BadManifest { file: string; text?: string; error: CniError }
+
+/**
+ * A clusterless NAD store: every NetworkAttachmentDefinition in the YAML/JSON manifests of `dir` (namespace
+ * defaults to "default"). A manifest that cannot be read or parsed fails only the lookups of NADs it may
+ * hold (its text names them, or it is unreadable), with an error naming the file; other NADs still resolve.
+ */
 export async function openNadDir(dir: string): Promise<NadSource> {
   const yaml = await loadYaml();
   const byKey = new Map<string, NadObject>();
+  const bad: BadManifest[] = [];
   let files: string[];
   try {
     files = fs.readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
@@ -56,11 +64,19 @@ export async function openNadDir(dir: string): Promise<NadSource> {
   }
   for (const file of files) {
     const full = path.join(dir, file);
+    let text: string;
     let docs: unknown[];
     try {
-      docs = yaml.loadAll(fs.readFileSync(full, 'utf8'));
+      text = fs.readFileSync(full, 'utf8');
     } catch (e) {
-      throw new CniError(ErrorCode.DecodeFailure, `nadDir manifest ${full}: ${(e as Error).message}`);
+      bad.push({ file: full, error: new CniError(ErrorCode.IoFailure, `nadDir manifest ${full} cannot be read: ${(e as Error).message}`) });
+      continue;
+    }
+    try {
+      docs = yaml.loadAll(text);
+    } catch (e) {
+      bad.push({ file: full, text, error: new CniError(ErrorCode.DecodeFailure, `nadDir manifest ${full} cannot be parsed: ${(e as Error).message}`) });
+      continue;
     }
     const items = docs.flatMap((d) => ((d as { kind?: string })?.kind === 'List' ? ((d as { items?: unknown[] }).items ?? []) : [d]));
     for (const item of items as NadObject[]) {
@@ -69,7 +85,15 @@ export async function openNadDir(dir: string): Promise<NadSource> {
       byKey.set(`${namespace}/${item.metadata.name}`, { ...item, metadata: { ...item.metadata, namespace }, file: full });
     }
   }
-  return { getNad: async (namespace, name) => byKey.get(`${namespace}/${name}`) };
+  return {
+    getNad: async (namespace, name) => {
+      const nad = byKey.get(`${namespace}/${name}`);
+      if (nad) return nad;
+      const suspect = bad.find((b) => b.text === undefined || b.text.includes(name));
+      if (suspect) throw new CniError(suspect.error.code, `NetworkAttachmentDefinition ${namespace}/${name}: ${suspect.error.message}`);
+      return undefined;
+    },
+  };
 }
 
 // Errors about the NAD's config point into the JSON text held by spec.config.

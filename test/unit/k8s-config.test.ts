@@ -399,13 +399,28 @@ describe('openNadDir', () => {
     for (const name of ['cm', 'pod', 'from-txt', 'from-bak']) expect(await nads.getNad('default', name)).toBeUndefined();
   });
 
-  it('refuses invalid YAML with code 6 naming the file', async () => {
+  it('fails only the lookups of NADs an invalid YAML file names, with code 6 naming the file', async () => {
     const dir = tempDir();
     write(dir, 'a-good.yaml', 'kind: NetworkAttachmentDefinition\nmetadata:\n  name: good\n');
-    const bad = write(dir, 'b-bad.yaml', 'kind: NetworkAttachmentDefinition\nmetadata:\n  name: [unclosed\n');
-    const err = await asyncCniError(openNadDir(dir));
+    const bad = write(dir, 'b-bad.yaml', 'kind: NetworkAttachmentDefinition\nmetadata:\n  name: broken\n  labels: [unclosed\n');
+    const nads = await openNadDir(dir);
+    expect((await nads.getNad('default', 'good'))?.metadata.name).toBe('good');
+    const err = await asyncCniError(nads.getNad('default', 'broken'));
     expect(err.code).toBe(6);
-    expect(err.message).toContain(bad);
+    expect(err.message).toContain('NetworkAttachmentDefinition default/broken');
+    expect(err.message).toContain(`nadDir manifest ${bad} cannot be parsed`);
+    expect(await nads.getNad('default', 'elsewhere')).toBeUndefined(); // not in the bad file's text: simply not found
+  });
+
+  it('fails every lookup of a NAD no readable manifest holds, with code 5 naming an unreadable file', async () => {
+    const dir = tempDir();
+    write(dir, 'a-good.yaml', 'kind: NetworkAttachmentDefinition\nmetadata:\n  name: good\n');
+    fs.mkdirSync(path.join(dir, 'b-dir.yaml')); // reading it fails (EISDIR), as an unreadable file would
+    const nads = await openNadDir(dir);
+    expect((await nads.getNad('default', 'good'))?.metadata.name).toBe('good');
+    const err = await asyncCniError(nads.getNad('default', 'other'));
+    expect(err.code).toBe(5);
+    expect(err.message).toContain(`nadDir manifest ${path.join(dir, 'b-dir.yaml')} cannot be read`);
   });
 
   it('fails with code 5 naming the directory when it does not exist', async () => {
