@@ -83,3 +83,27 @@ export async function startAgentProcess(dir: string, config: Record<string, unkn
   };
   return agent;
 }
+
+/** One request on the agent's socket (protocol v1), answered by one line; for tests that look into its cache. */
+export function askAgent(socket: string, req: Record<string, unknown>): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection(socket);
+    let text = '';
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => {
+      text += d;
+      if (!text.includes('\n')) return;
+      c.destroy();
+      resolve(JSON.parse(text.slice(0, text.indexOf('\n'))));
+    });
+    c.on('error', reject);
+    c.write(`${JSON.stringify({ v: 1, ...req })}\n`);
+  });
+}
+
+/** The value of one sample of the agent's /metrics (`name{labels}`), or undefined when absent. */
+export async function metric(port: number, sample: string): Promise<number | undefined> {
+  const { body } = await httpGet(port, '/metrics');
+  const line = body.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}

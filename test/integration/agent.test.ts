@@ -1,12 +1,10 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { startAgentProcess, type AgentProcess } from '../helpers/agent';
+import { askAgent, metric } from '../helpers/agent';
+import { AGENT_NS, AgentNode, fromAgent, fromBraid, isWatch, until } from '../helpers/agent-node';
 import type { ApiCall, ApiServer } from '../helpers/apiserver.mjs';
-import { runBraidAsync } from '../helpers/braid';
-import { braidConf, ok } from '../helpers/cni';
-import { hostLocalLeases, hostOf, inSubnet, linksIn, addressesIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
-import { NETWORKS, networkStatusOf, useApiServer } from '../helpers/k8s';
+import { ok } from '../helpers/cni';
+import { addressesIn, hostLocalLeases, inSubnet, linksIn, v4SubnetAllocator } from '../helpers/host';
+import { networkStatusOf, useApiServer } from '../helpers/k8s';
 
 // The resident agent end to end: `dist/braid agent` watching the test kube-apiserver (list+watch with
 // resourceVersion, bookmarks, 410 Gone), and the real executable exec'd as a runtime does, asking the
@@ -17,82 +15,14 @@ let api: ApiServer;
 useApiServer((s) => { api = s; });
 
 const nextSubnet = v4SubnetAllocator(20, 16);
-const NS = 'team-ag';
+const NS = AGENT_NS;
 
-const fromAgent = (c: ApiCall) => (c.userAgent ?? '').startsWith('braid-agent/');
-const fromBraid = (c: ApiCall) => !fromAgent(c);
 const isPatch = (c: ApiCall) => c.method === 'PATCH';
 const isEvent = (c: ApiCall) => c.method === 'POST' && c.path.endsWith('/events');
-const isWatch = (c: ApiCall) => /[?&]watch=(1|true)/.test(c.query);
-
-/** Waits (up to 10 s) until `cond` holds. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** One node: its name, a kubeconfig, a cluster network (bridge) and a macvlan parent for NADs, the agent's socket. */
-class Node {
-  readonly sb: Sandbox = sandbox();
-  readonly name = `node-${this.sb.id}`;
-  readonly kubeconfig = api.kubeconfig(this.sb.dir);
-  readonly bridge = this.sb.linkName('br');
-  readonly podSubnet = nextSubnet();
-  readonly parent = this.sb.veth('m')[0];
-  readonly socket = path.join(this.sb.dir, 'run', 'agent.sock');
-  agent?: AgentProcess;
-  private pods = 0;
-
-  /** braid's config for this node. */
-  conf(extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return braidConf(this.sb, {
-      kubeconfig: this.kubeconfig, agentSocket: this.socket, kubeRequestTimeout: 2, kubeTimeout: 4, logLevel: 'verbose',
-      delegates: [{
-        cniVersion: '1.0.0', name: 'podnet', type: 'bridge', bridge: this.bridge,
-        ipam: { type: 'host-local', subnet: this.podSubnet, dataDir: this.sb.ipamDir, routes: [{ dst: '0.0.0.0/0', gw: hostOf(this.podSubnet, 1) }] },
-      }],
-      ...extra,
-    });
-  }
-
-  /** A macvlan+host-local NAD in the API on this node's parent; returns its subnet. */
-  nad(name: string, namespace = NS, annotations?: Record<string, string>): string {
-    const subnet = nextSubnet();
-    api.addNad(namespace, name, { cniVersion: '1.0.0', type: 'macvlan', master: this.parent, mode: 'bridge', ipam: { type: 'host-local', subnet, dataDir: this.sb.ipamDir } }, annotations);
-    return subnet;
-  }
-
-  /** Starts the agent for this node and waits until its caches are synced and both watches are open. */
-  async startAgent(extra: Record<string, unknown> = {}): Promise<AgentProcess> {
-    const watches = api.watches.watchLog.length;
-    this.agent = await startAgentProcess(this.sb.dir, this.conf(extra), this.name);
-    await this.agent.ready();
-    await until(() => api.watches.watchLog.length >= watches + 2, 'the agent opens its two watches');
-    return this.agent;
-  }
-
-  /** A pod on this node (stored in the API unless `create` is false) with its own netns. */
-  pod(networks: string, opts: { create?: boolean } = {}) {
-    const n = this.pods++;
-    const name = `pod-${this.sb.id}-${n}`;
-    const netns = this.sb.netns(`p${n}`);
-    const uid = opts.create === false ? `uid-${this.sb.id}-${n}`
-      : api.addPod({ metadata: { namespace: NS, name, annotations: networks ? { [NETWORKS]: networks } : {} }, spec: { nodeName: this.name, containers: [{ name: 'c', image: 'pause' }] } }).metadata.uid;
-    const containerID = `ag-${this.sb.id}-${n}`;
-    const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${name};K8S_POD_INFRA_CONTAINER_ID=${containerID};K8S_POD_UID=${uid}`;
-    return {
-      name, netns, ns: path.basename(netns), uid, containerID,
-      run: (command: string, config = this.conf()) => runBraidAsync({ command, containerID, netns, ifname: 'eth0', args, config }),
-    };
-  }
-}
 
 describe('braid agent', () => {
   it('serves an ADD: braid itself makes no API request, the agent makes exactly one PATCH plus the events', async () => {
-    const node = new Node();
+    const node = new AgentNode(api, nextSubnet);
     const subnet = node.nad('nad-a');
     const pod = node.pod('nad-a');
     await node.startAgent();
@@ -118,7 +48,7 @@ describe('braid agent', () => {
   });
 
   it('takes the direct path when no agent runs on the node, and logs why', async () => {
-    const node = new Node();
+    const node = new AgentNode(api, nextSubnet);
     node.nad('nad-a');
     const pod = node.pod('nad-a');
     const r = await pod.run('ADD');
@@ -130,7 +60,7 @@ describe('braid agent', () => {
   });
 
   it('serves a NAD created a moment before its pod, before its watch event arrived, with a live GET', async () => {
-    const node = new Node();
+    const node = new AgentNode(api, nextSubnet);
     await node.startAgent();
     api.watches.deliveryDelayMs = 3000; // the watch lags: only a live read can know the new NAD and pod
     onTestFinished(() => { api.watches.deliveryDelayMs = 0; });
@@ -147,6 +77,82 @@ describe('braid agent', () => {
       `/apis/k8s.cni.cncf.io/v1/namespaces/${NS}/network-attachment-definitions/late-nad`,
     ]);
     expect(inSubnet(addressesIn(pod.ns, 'net1')[0], subnet)).toBe(true);
+    ok(await pod.run('DEL'));
+  });
+
+  it('serves a NAD changed after its first use with the new config, once its watch event arrived', async () => {
+    const node = new AgentNode(api, nextSubnet);
+    const first = node.nad('nad-c');
+    await node.startAgent();
+    const before = node.pod('nad-c');
+    ok(await before.run('ADD'));
+    expect(inSubnet(addressesIn(before.ns, 'net1')[0], first)).toBe(true);
+    const second = node.nad('nad-c'); // the same NAD, a new subnet: a MODIFIED event
+    const cached = async () => (await askAgent(node.socket, { op: 'resolve', pod: { namespace: NS, name: before.name, uid: before.uid }, nads: [] })).nads[0].nad.spec.config;
+    await until(async () => (await cached()).includes(second), 'the agent holds the new config');
+    api.resetCalls();
+    const after = node.pod('nad-c');
+    await until(async () => (await metric(node.agent!.port, 'braid_agent_cache_objects{kind="pods"}')) === 2, 'the agent caches the new pod');
+    ok(await after.run('ADD'));
+    expect(api.calls.filter(fromBraid)).toEqual([]);
+    expect(api.calls.filter((c) => fromAgent(c) && c.method === 'GET' && !isWatch(c))).toEqual([]); // from the cache
+    expect(inSubnet(addressesIn(after.ns, 'net1')[0], second)).toBe(true);
+    ok(await after.run('DEL'));
+    ok(await before.run('DEL'));
+  });
+
+  it('a restarted agent lists again and serves what changed while it was down', async () => {
+    const node = new AgentNode(api, nextSubnet);
+    node.nad('nad-r1');
+    const gone = node.pod('nad-r1');
+    await node.startAgent();
+    node.agent!.signal('SIGTERM');
+    await node.agent!.exited;
+    api.deleteNad(NS, 'nad-r1');
+    api.deletePod(NS, gone.name);
+    const subnet = node.nad('nad-r2');
+    const pod = node.pod('nad-r2');
+    const agent = await node.startAgent();
+    expect(await metric(agent.port, 'braid_agent_cache_objects{kind="pods"}')).toBe(1);
+    expect(await metric(agent.port, 'braid_agent_cache_objects{kind="nads"}')).toBe(1);
+    api.resetCalls();
+    ok(await pod.run('ADD'));
+    expect(api.calls.filter(fromBraid)).toEqual([]);
+    expect(api.calls.filter((c) => fromAgent(c) && c.method === 'GET' && !isWatch(c))).toEqual([]);
+    expect(inSubnet(addressesIn(pod.ns, 'net1')[0], subnet)).toBe(true);
+    ok(await pod.run('DEL'));
+  });
+
+  it('relists when its watch expires (410 Gone), resumes from a bookmark when a watch ends, and keeps serving from the cache', async () => {
+    const node = new AgentNode(api, nextSubnet);
+    node.nad('nad-w');
+    const agent = await node.startAgent();
+    const isList = (c: ApiCall) => fromAgent(c) && c.method === 'GET' && !isWatch(c) && !c.path.includes('/namespaces/');
+    api.resetCalls();
+    const watches = api.watches.watchLog.length;
+    api.watches.expire();
+    await until(() => api.calls.filter(isList).length === 2 && api.watches.watchLog.length >= watches + 2, 'the agent lists and watches again');
+    expect(await metric(agent.port, 'braid_agent_watch_restarts_total{resource="pods",reason="expired"}')).toBe(1);
+    expect(await metric(agent.port, 'braid_agent_watch_restarts_total{resource="nads",reason="expired"}')).toBe(1);
+
+    // A pod of another node moves the resourceVersion without an event for this agent; a bookmark tells it.
+    const elsewhere = api.addPod({ metadata: { namespace: NS, name: `elsewhere-${node.sb.id}` }, spec: { nodeName: 'another-node' } });
+    const podWatch = () => api.watches.watchLog.filter((w) => w.resource === 'pods' && w.query.includes(encodeURIComponent(node.name))).at(-1)!;
+    expect(podWatch().query).toContain('allowWatchBookmarks=true');
+    api.watches.bookmark();
+    await until(() => podWatch().events.includes('BOOKMARK'), 'a bookmark is sent');
+    const open = api.watches.watchLog.length;
+    api.watches.closeWatches();
+    await until(() => api.watches.watchLog.length >= open + 2, 'the agent watches again');
+    expect(new URLSearchParams(podWatch().query).get('resourceVersion')).toBe(elsewhere.metadata.resourceVersion);
+    expect(api.calls.filter(isList)).toHaveLength(2); // resumed, not relisted
+
+    const pod = node.pod('nad-w');
+    await until(async () => (await metric(agent.port, 'braid_agent_cache_objects{kind="pods"}')) === 1, 'the new watch delivers the pod');
+    api.resetCalls();
+    ok(await pod.run('ADD'));
+    expect(api.calls.filter(fromBraid)).toEqual([]);
+    expect(api.calls.filter((c) => fromAgent(c) && c.method === 'GET' && !isWatch(c))).toEqual([]);
     ok(await pod.run('DEL'));
   });
 });
