@@ -8,12 +8,14 @@ import { AgentConnection, AgentUnavailable } from './agent-client';
 import { openDirectSource, type InputSource } from './source';
 
 /**
- * How long braid waits for the agent to connect and answer resolve. A cache hit is answered in well
- * under a millisecond and a miss costs the agent one API GET, so a healthy agent answers far inside
- * this even with a node starting dozens of pods; a hung agent costs each ADD at most this before the
- * direct path takes over.
+ * How long braid waits for the agent to connect and answer resolve. A cache hit costs the agent well
+ * under a millisecond of CPU, but the bound is wall time, in a node starting dozens of pods at once: then
+ * the agent and braid share the CPU with every other exec, and 1 s proved too short (50 ADDs at once on
+ * 2 loaded cores). Falling back then would cost each ADD the direct path's TLS and API reads exactly
+ * when the node is busiest. 3 s is still small against the runtime's CNI timeout (minutes), and is what
+ * a hung agent costs an ADD before the direct path takes over (its probes restart it).
  */
-export const RESOLVE_BOUND_MS = 1000;
+export const RESOLVE_BOUND_MS = 3000;
 
 const nadKey = (n: NadName) => `${n.namespace}/${n.name}`;
 

@@ -63,7 +63,7 @@ describe('braid without a working agent', () => {
     onTestFinished(() => { node.agent!.signal('SIGCONT'); });
     const r = await pod.run('ADD');
     ok(r);
-    expect(r.stderr).toContain('agent: no answer to resolve within 1000 ms; using the direct path');
+    expect(r.stderr).toContain('agent: no answer to resolve within 3000 ms; using the direct path');
     expect(braidPatches()).toHaveLength(1);
     await attachedThenClean(node, pod);
   });
