@@ -59,6 +59,17 @@ export function setLogContext(next: Partial<LogContext>): void {
   context = { ...context, ...next };
 }
 
+/** Runs `fn` with lines about another container and pod (GC's DEL of a stale container), then restores the context. */
+export async function withLogContext<T>(next: Partial<LogContext>, fn: () => Promise<T>): Promise<T> {
+  const saved = context;
+  context = { ...context, ...next };
+  try {
+    return await fn();
+  } finally {
+    context = saved;
+  }
+}
+
 /** True when lines at `level` are written: callers check it before building costly fields. */
 export function logEnabled(level: Level): boolean {
   return LEVELS.indexOf(level) <= LEVELS.indexOf(settings.level);

@@ -49,12 +49,11 @@ function readStdin(): string {
 async function run(stdin: string, setVersion: (v: string) => void): Promise<unknown> {
   const req = parseEnv(process.env);
   if (req.command === 'VERSION') return version(stdin);
-  const [{ decodeJson, parseBraidConfig }, { configureLog, setLogContext }, { podFromCniArgs }] = await Promise.all([
+  const [{ decodeJson, parseBraidConfig }, { configureLog, setLogContext }, { podLabel }] = await Promise.all([
     import('./config/braid-config'), import('./log'), import('./k8s/pod'),
   ]);
   // Every line, a config error's included, says which container and pod it is about.
-  const pod = podFromCniArgs(req.args);
-  setLogContext({ command: req.command, container: req.containerID, pod: pod ? `${pod.namespace}/${pod.name}` : '' });
+  setLogContext({ command: req.command, container: req.containerID, pod: podLabel(req.args) });
   const doc = decodeJson(stdin, 'network configuration on stdin');
   // Errors answer in the caller's version, unless it is one braid does not speak.
   if (typeof doc.cniVersion === 'string' && isSupportedVersion(doc.cniVersion)) setVersion(doc.cniVersion);

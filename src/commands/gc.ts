@@ -3,7 +3,8 @@ import type { Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import type { NetworkConfig } from '../config/netconf';
 import { gcNetwork, joinErrors, type ValidAttachment } from '../delegate/invoke';
-import { log } from '../log';
+import { podLabel } from '../k8s/pod';
+import { log, withLogContext } from '../log';
 import { offlineNetworks } from '../resolve/resolve';
 import { listCachedContainers, readCache, removeCache, writeCache } from '../store/cache';
 import { delegateEnv, withContainerLock } from './common';
@@ -60,8 +61,11 @@ export async function gc(req: Request, config: BraidConfig, doc: Record<string, 
     await withContainerLock(config, id, async () => {
       const locked = readCache(config.cniDir, id); // again under the lock: a DEL may have finished meanwhile
       if (locked.status !== 'ok') return;
-      log('verbose', `GC: container ${id} is stale; deleting its attachments`);
-      const stale = await teardown({ ...req, containerID: id }, config, locked.cache.attachments, '', () => writeCache(config.cniDir, locked.cache));
+      // Its lines carry the stale container and its pod, as its own DEL's would.
+      const stale = await withLogContext({ container: id, pod: podLabel(locked.cache.args ?? '') }, () => {
+        log('verbose', `GC: container ${id} is stale; deleting its attachments`);
+        return teardown({ ...req, containerID: id }, config, locked.cache.attachments, '', () => writeCache(config.cniDir, locked.cache));
+      });
       errors.push(...stale);
       if (stale.length === 0) removeCache(config.cniDir, id);
       else writeCache(config.cniDir, locked.cache);

@@ -17,6 +17,12 @@ export function podFromCniArgs(args: string): PodRef | undefined {
   return { namespace, name, uid: kv.get('K8S_POD_UID') ?? '', infraContainerID: kv.get('K8S_POD_INFRA_CONTAINER_ID') ?? '' };
 }
 
+/** The pod CNI_ARGS names as `namespace/name` (for log lines), or '' when it names none. */
+export function podLabel(args: string): string {
+  const ref = podFromCniArgs(args);
+  return ref ? `${ref.namespace}/${ref.name}` : '';
+}
+
 /** The parts of a Pod object braid reads. */
 export interface PodObject {
   metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> };

@@ -319,3 +319,21 @@ describe('secrets', () => {
     expect(fakeCalls(w.sb.fakeLog).filter((c) => c.command === 'ADD').every((c) => c.config.token === api.token)).toBe(true);
   });
 });
+
+describe('GC', () => {
+  it('lines about a stale container it deletes carry that container and its pod', async () => {
+    const w = world();
+    const conf = w.conf({ cniVersion: '1.1.0' });
+    ok(await w.run('ADD', conf));
+    const gc = await runBraidAsync({ command: 'GC', config: { ...conf, logLevel: 'verbose', 'cni.dev/valid-attachments': [] } });
+    ok(gc);
+    const about = lines(gc.stderr).filter((l) => l.includes(w.containerID));
+    expect(about.map((l) => l.replace(/^\S+ /, ''))).toEqual([
+      `[verbose] GC container=${w.containerID} pod=${w.pod}: GC: container ${w.containerID} is stale; deleting its attachments`,
+      expect.stringMatching(`^\\[verbose\\] GC container=${w.containerID} pod=${w.pod}: delegate call command=DEL plugin=bridge network=podnet ifname=eth0 exitCode=0 durationMs=`),
+      `[verbose] GC container=${w.containerID} pod=${w.pod}: Del: podnet:eth0 ok`,
+    ]);
+    expect(hostLocalLeases(w.sb.ipamDir)).toEqual([]);
+    expect(w.sb.cacheFiles()).toEqual([]);
+  });
+});
