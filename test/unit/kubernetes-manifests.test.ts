@@ -6,14 +6,15 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config/braid-config';
 import { parseInstallFlags } from '../../src/install/flags';
 import { hostPathMapper, layout } from '../../src/install/layout';
+import { importBraidConfig } from '../helpers/unit';
 
 // Every manifest of packaging/kubernetes/ is a valid object of its kind (kubernetes-models' OpenAPI
 // validators: types, required fields, enums), and the DaemonSet's mounts, args and probe agree with
 // what `braid install` does by default, so that `kubectl apply -f packaging/kubernetes/` just works.
 
+const { DEFAULTS } = await importBraidConfig();
 const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, 'packaging/kubernetes');
 const MODELS: Record<string, new (o: any) => { validate: () => void }> = {
