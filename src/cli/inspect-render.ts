@@ -10,7 +10,7 @@ const header: Section = (v) => [
   ...(v.networks !== undefined ? [`  networks annotation: ${v.networks || '(none)'}`] : []),
 ];
 
-const lock: Section = (v) => (v.lock ? [`  lock: held by ${v.lock.token || '(unwritten)'}, ${v.lock.alive ? 'running' : 'gone'}`] : []);
+const lock: Section = (v) => (v.lock ? [`  lock: held by ${v.lock.token ? `pid ${v.lock.token.split(' ')[0]}` : 'a holder that has not written its pid'}, ${v.lock.alive ? 'running' : 'gone'}`] : []);
 
 const problems: Section = (v) => v.problems.map((p) => `  ! ${p}`);
 

@@ -142,6 +142,15 @@ describe('braid validate', () => {
     expect(report.warnings).toEqual([expect.objectContaining({ pointer: '/defaultNetworks/2', message: expect.stringContaining('only the API knows') })]);
   });
 
+  it('a kind: List is checked item by item, its pointers starting at /items/N', () => {
+    const sb = sandbox();
+    const item = (name: string, type: string) => yaml.load(nadYaml(name, { cniVersion: '1.0.0', type }));
+    const file = sb.write('list.json', { apiVersion: 'v1', kind: 'List', items: [item('a', 'macvlan'), item('b', 'bad/type')] });
+    const { status, report } = validate([file]);
+    expect(status).toBe(1);
+    expect(report.errors).toEqual([expect.objectContaining({ document: 1, pointer: '/items/1/spec/config/type', message: expect.stringContaining('must be a plain file name') })]);
+  });
+
   it('--no-plugin-check skips the delegate checks but keeps the parser\'s', () => {
     const sb = sandbox();
     const file = sb.write('nad.yaml', `${nadYaml('typo', { cniVersion: '1.0.0', type: 'macvlann' })}---\n${nadYaml('bad', { cniVersion: '1.0.0', type: 'a/b' })}`);
