@@ -3,7 +3,7 @@ import type { Request } from '../cni/env';
 import { parseResult, renderResult } from '../cni/result';
 import type { BraidConfig } from '../config/braid-config';
 import { findPlugin } from '../delegate/find';
-import { addNetwork } from '../delegate/invoke';
+import { addNetwork, passthroughResult } from '../delegate/invoke';
 import { readDeviceInfo, stageDeviceInfo } from '../devices/device-info';
 import { log } from '../log';
 import { assertIfnameFree } from '../netns/interfaces';
@@ -39,7 +39,7 @@ export async function add(req: Request, config: BraidConfig): Promise<Record<str
     try {
       for (const att of cache.attachments) {
         // A name already in the netns is refused before the delegate runs, so the rollback leaves that interface alone.
-        assertIfnameFree(req.netns, att.ifname, att.network);
+        if (!att.auxiliary) assertIfnameFree(req.netns, att.ifname, att.network); // the auxiliary chain creates no interface
         started++;
         await attach(req, config, att);
       }
@@ -70,7 +70,9 @@ function checkPlugins(plan: Attachment[], dirs: string[]): void {
 export async function attach(req: Request, config: BraidConfig, att: CachedAttachment): Promise<void> {
   try {
     if (att.deviceID && att.deviceInfoFile) stageDeviceInfo(config.deviceInfoDir, att.resourceName ?? '', att.deviceID, att.deviceInfoFile);
-    const result = await addNetwork(att.config, att.runtimeConfig, delegateEnv(req, config, att));
+    // braid is the auxiliary chain's passthru: its plugins start from an empty prevResult.
+    const start = att.auxiliary ? passthroughResult(att.config.cniVersion) : undefined;
+    const result = await addNetwork(att.config, att.runtimeConfig, delegateEnv(req, config, att), start);
     parseResult(result, att.config.cniVersion); // a result braid cannot read fails this attachment, not a later step
     att.result = result;
     att.state = 'added';

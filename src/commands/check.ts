@@ -6,7 +6,7 @@ import { log } from '../log';
 import { readCache } from '../store/cache';
 import { delegateEnv, withContainerLock, wrapNetworkError } from './common';
 
-/** CHECK: every attachment is checked by its own delegates against its cached ADD result. */
+/** CHECK: every attachment (but the auxiliary chain) is checked by its own delegates against its cached ADD result. */
 export async function check(req: Request, config: BraidConfig): Promise<void> {
   await withContainerLock(config, req.containerID, async () => {
     const read = readCache(config.cniDir, req.containerID);
@@ -16,6 +16,11 @@ export async function check(req: Request, config: BraidConfig): Promise<void> {
     for (const att of read.cache.attachments) {
       if (att.state !== 'added' || !att.result) {
         errors.push(new CniError(ErrorCode.InvalidConfig, `network ${JSON.stringify(att.network)} (${att.ifname}) is not attached (state ${att.state})`));
+        continue;
+      }
+      if (att.auxiliary) {
+        // Its plugins adjust interfaces others made; tuning's CHECK looks for a link named CNI_IFNAME, which the chain never creates.
+        log('verbose', `Check: ${att.network}:${att.ifname} skipped (auxiliary chain)`);
         continue;
       }
       try {

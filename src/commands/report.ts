@@ -29,7 +29,8 @@ export interface PodEvent {
 export async function reportStatus(
   config: BraidConfig, writer: StatusWriter, pod: PodContext, netns: string, attachments: CachedAttachment[], events?: PodEvent[],
 ): Promise<void> {
-  const results = attachments.map((a) => ({ att: a, result: parseResult(a.result, a.config.cniVersion) }));
+  // The auxiliary chain attaches no interface: it has no status entry and no event.
+  const results = attachments.filter((a) => !a.auxiliary).map((a) => ({ att: a, result: parseResult(a.result, a.config.cniVersion) }));
   // mac and mtu from the netns itself where a delegate's result lacks them.
   const links = new Map(podInterfaces(netns).map((l) => [l.name, l]));
   const entries = results.flatMap(({ att, result }) => statusEntries(att.network, att.ifname, result, att.clusterNetwork, att.deviceInfo, links));

@@ -50,6 +50,8 @@ export interface BraidConfig {
   kubeletTimeout: number;
   deviceInfoDir: string;
   pciDevicesDir: string;
+  /** Multus's auxiliary chain: `<dir of clusterNetwork>/<name>/*.conf` run as the last step of every pod. */
+  auxiliaryCNIChainName?: string;
   /** Fail a pod request no plugin declares the capability for (NAD spec), instead of warning as Multus does. */
   strictCapabilities: boolean;
   /** The resident agent's unix socket (braid agent serves it; ADD asks it first). */
@@ -160,6 +162,7 @@ export function parseBraidConfig(doc: Record<string, unknown>, mode: ParseMode =
     pciDevicesDir: c.pciDevicesDir ?? DEFAULTS.pciDevicesDir,
     strictCapabilities: c.strictCapabilities ?? false,
     agentSocket: c.agentSocket ?? DEFAULTS.agentSocket,
+    auxiliaryCNIChainName: c.auxiliaryCNIChainName || undefined,
     unknownKeys: unknownKeys(c),
     warnings,
   };

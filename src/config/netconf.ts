@@ -117,16 +117,36 @@ function confFiles(dir: string): string[] {
   return names.filter((n) => CONF_EXTENSIONS.includes(path.extname(n))).sort().map((n) => path.join(dir, n));
 }
 
+// The single-plugin confs (.conf, .json) of a chain subdirectory, in file name order, as libcni loads them.
+function subdirPlugins(dir: string): Record<string, unknown>[] {
+  return confFiles(dir).filter((f) => !f.endsWith('.conflist')).map((sub) => checkPlugin(readJsonFile(sub), sub, 'type', '/type'));
+}
+
 /** Loads a conf or conflist file; a .conflist also gets `<dir>/<name>/*.conf` plugins (libcni) unless loadOnlyInlinedPlugins. */
 export function loadNetworkFile(file: string, fallbackVersion: string): NetworkConfig {
   const doc = readJsonFile(file) as Record<string, unknown>;
   const net = normalizeNetwork(doc, file, fallbackVersion);
   if (file.endsWith('.conflist') && boolish(doc.loadOnlyInlinedPlugins, file, 'loadOnlyInlinedPlugins') !== true) {
-    for (const sub of confFiles(path.join(path.dirname(file), net.name)).filter((f) => !f.endsWith('.conflist'))) {
-      net.plugins = [...net.plugins, checkPlugin(readJsonFile(sub), sub, 'type', '/type')];
-    }
+    net.plugins = [...net.plugins, ...subdirPlugins(path.join(path.dirname(file), net.name))];
   }
   return net;
+}
+
+/** Where auxiliary chains live: the directory of a clusterNetwork path (the directory itself when it is one), else confDir. */
+export function chainBaseDir(clusterNetwork: string | undefined, confDir: string): string {
+  if (!clusterNetwork?.includes('/')) return confDir;
+  try {
+    if (fs.statSync(clusterNetwork).isDirectory()) return clusterNetwork;
+  } catch {
+    // a missing clusterNetwork fails on its own; its directory is still the right place to look
+  }
+  return path.dirname(clusterNetwork);
+}
+
+/** The chain `name` made of the confs in `<dir>/<name>/` (Multus auxiliaryCNIChainName); undefined when it holds none. */
+export function loadChainDir(dir: string, name: string, cniVersion: string): NetworkConfig | undefined {
+  const plugins = subdirPlugins(path.join(dir, name));
+  return plugins.length > 0 ? { name, cniVersion, plugins } : undefined;
 }
 
 /** Finds the conf in `confDir` whose `name` matches: .conflist files first, then .conf/.json (NAD spec §3.4.1). */

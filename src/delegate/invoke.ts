@@ -75,9 +75,17 @@ async function invoke(command: string, plugin: Record<string, unknown>, request:
   return out.stdout;
 }
 
-/** ADD: runs the list's plugins in order, chaining prevResult; returns the final result in the list's cniVersion. */
-export async function addNetwork(net: NetworkConfig, runtimeConfig: Record<string, unknown>, env: DelegateEnv): Promise<Record<string, unknown>> {
-  let prev: Record<string, unknown> | undefined;
+/** What Multus's passthru plugin prints: an empty result, the prevResult a chain of tuning-like plugins starts from. */
+export function passthroughResult(cniVersion: string): Record<string, unknown> {
+  return atLeast(cniVersion, '0.3.0') ? { cniVersion, interfaces: [], ips: [], routes: [], dns: {} } : { cniVersion, dns: {} };
+}
+
+/**
+ * ADD: runs the list's plugins in order, chaining prevResult (starting from `prevResult` when given);
+ * returns the final result in the list's cniVersion.
+ */
+export async function addNetwork(net: NetworkConfig, runtimeConfig: Record<string, unknown>, env: DelegateEnv, prevResult?: Record<string, unknown>): Promise<Record<string, unknown>> {
+  let prev = prevResult;
   for (const plugin of net.plugins) {
     const request = pluginRequest(net, plugin, runtimeConfig, prev ? { prevResult: prev } : {});
     const stdout = await invoke('ADD', plugin, request, env);

@@ -23,6 +23,8 @@ export interface Attachment {
   deviceID?: string;
   /** Where the delegate writes its device-info (Multus's CNIDeviceInfoFile convention). */
   deviceInfoFile?: string;
+  /** The auxiliary chain: adjusts existing interfaces, starts from an empty prevResult, has no status entry. */
+  auxiliary?: boolean;
   /** Requested runtimeConfig keys no plugin declares: ips/mac went as CNI_ARGS only, the rest were ignored. */
   undeclared?: string[];
 }
@@ -45,6 +47,8 @@ export interface Selection {
   resourceName?: string;
   /** An interface name fixed before planning (a running pod's existing or newly chosen name); wins over the request's. */
   ifname?: string;
+  /** The auxiliary chain (auxiliaryCNIChainName): creates no interface; named after every other attachment. */
+  auxiliary?: boolean;
 }
 
 /** The inputs planning needs. */
@@ -157,6 +161,14 @@ function withDevice(config: NetworkConfig, deviceID: string | undefined): Networ
   return deviceID ? { ...config, plugins: config.plugins.map((p) => ({ ...p, deviceID, pciBusID: deviceID })) } : config;
 }
 
+// `net<index>` by position (Multus). The auxiliary chain, which creates no interface, takes the first
+// free net<k> from there, so a pod that asked for that name does not fail on it.
+function freeName(owner: ReadonlyMap<string, string>, index: number, auxiliary = false): string {
+  let k = index;
+  while (auxiliary && owner.has(`net${k}`)) k++;
+  return `net${k}`;
+}
+
 /**
  * Orders and names the attachments: cluster network first as CNI_IFNAME, then net1..netN by position
  * unless the pod asked for a name. Applies the pod's requests and refuses clashes before anything runs.
@@ -169,7 +181,7 @@ export function buildPlan(input: PlanInput): Attachment[] {
     const clusterNetwork = index === 0;
     const network = sel.network ?? sel.config.name;
     const req = sel.request;
-    const ifname = clusterNetwork ? input.ifname : sel.ifname ?? req?.interface ?? `net${index}`;
+    const ifname = clusterNetwork ? input.ifname : sel.ifname ?? req?.interface ?? freeName(owner, index, sel.auxiliary);
     if (!validIfname(ifname)) throw invalid(network, `invalid interface name ${JSON.stringify(ifname)}`);
     const previous = owner.get(ifname);
     if (previous !== undefined) throw invalid(network, `interface name ${ifname} is already used by network ${JSON.stringify(previous)}`);
@@ -197,6 +209,7 @@ export function buildPlan(input: PlanInput): Attachment[] {
       ...(deviceID ? { deviceID } : {}),
       ...(deviceInfoFile ? { deviceInfoFile } : {}),
       ...(undeclared.length > 0 ? { undeclared } : {}),
+      ...(sel.auxiliary ? { auxiliary: true } : {}),
     };
   });
   checkDefaultRoutes(plan);

@@ -2,7 +2,7 @@ import { CniError, ErrorCode } from '../cni/errors';
 import type { NadName } from '../agent/protocol';
 import type { Command, Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
-import { findNetworkByName, normalizeNetwork, resolveNetworkFromDisk, type NetworkConfig } from '../config/netconf';
+import { chainBaseDir, findNetworkByName, loadChainDir, normalizeNetwork, resolveNetworkFromDisk, type NetworkConfig } from '../config/netconf';
 import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
 import type { StatusWriter } from '../k8s/status-writer';
 import { log, logEnabled } from '../log';
@@ -209,6 +209,17 @@ export function kubeletPodUid(ref: PodRef, pod: PodContext | undefined): string 
   return (isStaticPod({ metadata }) ? pod.annotations['kubernetes.io/config.hash'] : pod.uid) ?? '';
 }
 
+// Multus's auxiliary chain, the last step of every pod (system namespaces and gone pods included): the
+// .conf files in <dir of clusterNetwork>/<auxiliaryCNIChainName>/, none when that holds no conf.
+function auxiliaryChain(config: BraidConfig): Selection[] {
+  const name = config.auxiliaryCNIChainName;
+  if (!name) return [];
+  const dir = chainBaseDir(config.clusterNetwork, config.confDir);
+  const chain = loadChainDir(dir, name, config.cniVersion);
+  if (!chain) log('verbose', `auxiliaryCNIChainName ${name}: ${dir}/${name} holds no .conf file; no auxiliary chain`);
+  return chain ? [{ config: chain, auxiliary: true, source: { from: `${dir}/${name}`, by: 'auxiliaryCNIChainName' } }] : [];
+}
+
 /** The gathered inputs of an ADD, before planning: what buildPlan needs, plus the pod and where to report its status. */
 export interface ResolvedInputs {
   input: PlanInput;
@@ -279,7 +290,7 @@ export async function resolveInputs(req: Request, config: BraidConfig, given: Gi
     if ('error' in cluster) throw cluster.error;
     clusterNetwork = cluster.value;
   }
-  const secondaries = pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries];
+  const secondaries = [...(pod && !pod.exists ? [] : [...inline.slice(1), ...defaults, ...chosen.secondaries]), ...auxiliaryChain(config)];
   const devices = given.devices ?? await kubeletDevices(source, ref, pod, [clusterNetwork, ...secondaries]);
   const input: PlanInput = {
     clusterNetwork, secondaries, ifname: req.ifname, runtimeConfig: config.runtimeConfig, cniArgs: req.args,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runBraid, type BraidOutcome } from './braid';
@@ -49,11 +50,16 @@ export class ClusterlessNode {
     return braidConf(this.sb, { nadDir: this.nadDir, capabilities: { [POD_ANNOTATIONS]: true }, ...keys });
   }
 
-  /** Runs braid for `pod` as the runtime does; `annotations` become runtimeConfig's pod annotations. */
-  run(command: string, pod: NodePod, config: Record<string, unknown>, annotations: Record<string, string> = {}): BraidOutcome {
+  /** Runs braid for `pod` as the runtime does; `annotations` become runtimeConfig's pod annotations, `env` is added to braid's environment. */
+  run(command: string, pod: NodePod, config: Record<string, unknown>, annotations: Record<string, string> = {}, env: Record<string, string> = {}): BraidOutcome {
     const runtimeConfig = { ...((config.runtimeConfig as Record<string, unknown>) ?? {}), [POD_ANNOTATIONS]: annotations };
-    return runBraid({ command, containerID: pod.containerID, netns: pod.netns, ifname: 'eth0', args: pod.args, config: { ...config, runtimeConfig } });
+    return runBraid({ command, containerID: pod.containerID, netns: pod.netns, ifname: 'eth0', args: pod.args, config: { ...config, runtimeConfig }, env });
   }
+}
+
+/** A sysctl's value inside a netns (`net.ipv4.conf.eth0.arp_filter`). */
+export function sysctlIn(ns: string, key: string): string {
+  return execFileSync('ip', ['netns', 'exec', ns, 'cat', `/proc/sys/${key.replace(/\./g, '/')}`], { encoding: 'utf8' }).trim();
 }
 
 /** The IPv4 default route's gateway inside a netns, or undefined. */
