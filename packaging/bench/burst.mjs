@@ -7,7 +7,7 @@ const ROUNDS = Number(process.env.BENCH_BURST_RUNS ?? 2);
 
 /**
  * Times a burst of PODS concurrent ADDs per arm (the last pod's networks ready), alternating arms over
- * ROUNDS rounds; DELs after each burst are not timed. Returns the median burst ms by arm key.
+ * ROUNDS rounds; DELs after each burst are not timed. Returns the median burst ms by arm key, and `pods`.
  */
 export async function burstSection(w, arms, api, nodeName) {
   const pods = Array.from({ length: PODS }, (_, i) => {
@@ -32,7 +32,7 @@ export async function burstSection(w, arms, api, nodeName) {
   api.latencyMs = 0;
   console.log(`\n| burst of ${PODS} concurrent 2-NAD pod ADDs, 10 ms API latency (median of ${ROUNDS}) | last pod ready after, ms | CPU ms per ADD (braid trees) |`);
   console.log('|---|---|---|');
-  const out = {};
+  const out = { pods: PODS };
   for (const arm of burstArms) {
     out[arm.key] = median(samples[arm.key]);
     console.log(`| ${arm.name} | ${fmt(out[arm.key])} | ${fmt(median(cpu[arm.key]))} |`);

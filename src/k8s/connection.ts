@@ -77,6 +77,8 @@ export class ApiConnection {
       ALPNProtocols: ['h2', 'http/1.1'],
       session: this.sessions?.load(),
     });
+    // Small request/response frames: Nagle would hold a request back until the last one is acknowledged.
+    socket.setNoDelay(true);
     const sessions = this.sessions;
     if (sessions) socket.once('session', (s: Buffer) => sessions.save(s));
     return socket;
