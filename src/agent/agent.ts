@@ -17,6 +17,9 @@ import { SocketServer } from './server';
 import { Store, type Lister } from './store';
 import { watchAgent } from './watch-stream';
 
+/** How often the agent re-reads its credentials (a kubeconfig's tokenFile, the service-account token). */
+const TOKEN_REFRESH_MS = 60_000;
+
 /** How the agent was started. */
 export interface AgentOptions {
   nodeName: string;
@@ -51,6 +54,13 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
     new Reflector(nads, { ...common, resource: 'nads', path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions', slim: slimNad, onRestart: restarts('nads') }),
   ];
   const running = reflectors.map((r) => r.run());
+  // Bound service-account tokens rotate: the client and the watches read creds.token on every request.
+  const refresh = setInterval(() => {
+    apiCredentials(config).then((fresh) => {
+      if (fresh?.token) creds.token = fresh.token;
+    }, (e: Error) => log('warning', `cannot re-read the API credentials: ${e.message}`));
+  }, TOKEN_REFRESH_MS);
+  refresh.unref();
   let kubelet: PodResourcesClient | undefined;
   const deps: HandlerDeps = { config, pods, nads, api, metrics, kubelet: async () => (kubelet ??= new PodResourcesClient(config.kubeletSocket)) };
   const server = new SocketServer(config.agentSocket, (req: AgentRequest) => {
@@ -75,6 +85,7 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
     nads,
     async stop(graceMs) {
       await server.close(graceMs);
+      clearInterval(refresh);
       for (const r of reflectors) r.stop();
       await Promise.allSettled(running);
       health?.close();

@@ -1,3 +1,4 @@
+import fs = require('node:fs');
 import { asCniError } from '../cni/errors';
 import { flag, runCommand, UsageError, type CommandSpec } from '../cli/args';
 import { loadBraidConfigFile } from '../cli/config-file';
@@ -37,18 +38,23 @@ export async function main(argv: string[]): Promise<number> {
     if (!m) throw new UsageError(`--metrics-address ${JSON.stringify(address)}: expected host:port`);
     const grace = Number(flag(parsed, 'grace') ?? 10);
     if (!(grace >= 0)) throw new UsageError('--grace must be a number of seconds');
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
     try {
+      // In the DaemonSet the installer writes the config; until it has, there is nothing to serve.
+      if (!fs.existsSync(file)) writeAll(2, `braid agent: waiting for ${file}\n`);
+      while (!fs.existsSync(file)) {
+        if (await Promise.race([stopped, new Promise((r) => setTimeout(r, 1000))])) return 0;
+      }
       const config = loadBraidConfigFile(file);
       // An agent logs to its container's stderr, at least warnings, so that restarts and misses show.
       const level = ['panic', 'error'].includes(config.logLevel) ? 'warning' : config.logLevel;
       configureLog({ level, format: config.logFormat, toStderr: true, file: '', options: config.logOptions });
       const version = typeof BRAID_VERSION === 'string' ? BRAID_VERSION : 'dev';
       const agent = await startAgent(config, { nodeName, metricsHost: m[1] || '0.0.0.0', metricsPort: Number(m[2]), version });
-      const signal = await new Promise<string>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-      });
-      log('warning', `${signal}: finishing requests in flight`);
+      log('warning', `${await stopped}: finishing requests in flight`);
       await agent.stop(grace * 1000);
       return 0;
     } catch (e) {

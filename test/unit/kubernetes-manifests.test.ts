@@ -7,7 +7,7 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { ConfigMap, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseInstallFlags } from '../../src/install/flags';
-import { hostPathMapper, layout } from '../../src/install/layout';
+import { hostPathMapper, layout, OWN_CONF_NAME } from '../../src/install/layout';
 import { importBraidConfig } from '../helpers/unit';
 
 // Every manifest of packaging/kubernetes/ is a valid object of its kind (kubernetes-models' OpenAPI
@@ -121,5 +121,33 @@ describe('packaging/kubernetes manifests', () => {
     const mount = install.volumeMounts.find((m: any) => m.mountPath === dir);
     expect(mount, `a volume at ${dir}`).toBeDefined();
     expect(pod.volumes.find((v: any) => v.name === mount.name).emptyDir).toBeDefined();
+  });
+
+  it('run the agent on the config the installer writes, at the host paths it names, with its socket dir on the host and probes on its port', () => {
+    const pod = one('DaemonSet').spec.template.spec;
+    const install = pod.containers.find((c: any) => c.name === 'install');
+    const agent = pod.containers.find((c: any) => c.name === 'agent');
+    expect(agent.command).toEqual(['/braid', 'agent']);
+    expect(agent.image).toBe(install.image);
+    const config = agent.args.find((a: string) => a.startsWith('--config='))!.slice('--config='.length);
+    const volumes = new Map<string, any>(pod.volumes.map((v: any) => [v.name, v]));
+    const hostPathAt = (dir: string): string | undefined => {
+      const m = agent.volumeMounts.find((v: any) => v.mountPath === dir);
+      return m && volumes.get(m.name)?.hostPath?.path;
+    };
+    // The conflist (and the kubeconfig path inside it) are read at their host paths.
+    expect(config).toBe(`/etc/cni/net.d/${OWN_CONF_NAME}`);
+    expect(hostPathAt(path.dirname(config))).toBe(path.dirname(config));
+    expect(layout(parseInstallFlags(install.args)).kubeconfigHost.startsWith(`${path.dirname(config)}/`)).toBe(true);
+    expect(hostPathAt(path.dirname(DEFAULTS.agentSocket))).toBe(path.dirname(DEFAULTS.agentSocket));
+    expect(hostPathAt(path.dirname(DEFAULTS.kubeletSocket))).toBe(path.dirname(DEFAULTS.kubeletSocket));
+    expect(agent.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    const port = Number(agent.args.find((a: string) => a.startsWith('--metrics-address='))!.split(':').at(-1));
+    expect(agent.livenessProbe.httpGet).toEqual({ path: '/healthz', port });
+    expect(agent.readinessProbe.httpGet).toEqual({ path: '/readyz', port });
+    const rules = one('ClusterRole').rules;
+    for (const resource of ['pods', 'network-attachment-definitions']) {
+      expect(rules.find((r: any) => r.resources.includes(resource)).verbs).toEqual(expect.arrayContaining(['list', 'watch']));
+    }
   });
 });
