@@ -50,8 +50,8 @@ export function configureLog(next: Omit<LogSettings, 'level' | 'format'> & { lev
   const level = (LEVELS as readonly string[]).includes(wanted) ? (wanted as Level) : settings.level;
   const format = next.format.toLowerCase() === 'json' ? 'json' : 'text';
   settings = { ...next, level, format };
-  if (level !== wanted) log('error', `cannot set logging level to ${next.level}`);
-  if (!['', 'text', 'json'].includes(next.format.toLowerCase())) log('warning', `unknown logFormat ${JSON.stringify(next.format)}: using text`);
+  if (level !== wanted) logAlways('error', `cannot set logging level to ${next.level}`);
+  if (!['', 'text', 'json'].includes(next.format.toLowerCase())) logAlways('warning', `unknown logFormat ${JSON.stringify(next.format)}: using text`);
 }
 
 /** Sets who the following lines are about (the runtime's container ID, so lines of concurrent pods can be told apart). */
@@ -59,7 +59,10 @@ export function setLogContext(next: Partial<LogContext>): void {
   context = { ...context, ...next };
 }
 
-/** Runs `fn` with lines about another container and pod (GC's DEL of a stale container), then restores the context. */
+/**
+ * Runs `fn` with lines about another container and pod (GC's DEL of a stale container), then restores the
+ * context. The context is the process's: not for work that runs concurrently (pass fields instead).
+ */
 export async function withLogContext<T>(next: Partial<LogContext>, fn: () => Promise<T>): Promise<T> {
   const saved = context;
   context = { ...context, ...next };
@@ -81,7 +84,15 @@ export function logEnabled(level: Level): boolean {
  */
 export function log(level: Level, msg: string | (() => string), fields?: LogFields | (() => LogFields)): void {
   if (!logEnabled(level)) return;
-  const line = render(level, typeof msg === 'function' ? msg() : msg, typeof fields === 'function' ? fields() : fields);
+  write(render(level, typeof msg === 'function' ? msg() : msg, typeof fields === 'function' ? fields() : fields));
+}
+
+/** Writes one line whatever the level: a bad setting must be seen even at panic, as Multus prints it unconditionally. */
+export function logAlways(level: Level, msg: string, fields?: LogFields): void {
+  write(render(level, msg, fields));
+}
+
+function write(line: string): void {
   if (settings.toStderr) writeStderr(line);
   if (settings.file) appendToFile(settings.file, line);
 }

@@ -1,5 +1,4 @@
-import { log, logEnabled } from '../log';
-import { writeStderr } from '../stdio';
+import { log, logAlways } from '../log';
 import type { BraidConfig } from './braid-config';
 
 /**
@@ -8,9 +7,5 @@ import type { BraidConfig } from './braid-config';
  */
 export function reportConfigWarnings(config: BraidConfig): void {
   if (config.unknownKeys.length > 0) log('warning', `ignoring unknown config keys: ${config.unknownKeys.join(', ')}`);
-  const shown = logEnabled('warning');
-  for (const { message } of config.warnings) {
-    if (shown) log('warning', message);
-    else writeStderr(`braid: warning: ${message}\n`);
-  }
+  for (const { message } of config.warnings) logAlways('warning', message);
 }

@@ -274,6 +274,16 @@ describe('logFormat json', () => {
     expect(linksIn(path.basename(w.netns))).toEqual([]);
   });
 
+  it('a bad log setting is reported as a record even at panic, so stderr still parses', async () => {
+    const w = world();
+    const conf = w.conf({ logFormat: 'json', logLevel: 'panic', logOptions: { maxAge: -1 } });
+    const added = await w.run('ADD', conf);
+    ok(added);
+    const records = jsonRecords(added.stderr);
+    expect(records).toEqual([expect.objectContaining({ level: 'warning', container: w.containerID, pod: w.pod, msg: expect.stringContaining('logOptions.maxAge') })]);
+    ok(await w.run('DEL', conf));
+  });
+
   it('an unknown logFormat warns and falls back to text; it never fails the command', async () => {
     const w = world();
     const conf = w.conf({ logFormat: 'xml' });
