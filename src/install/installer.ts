@@ -25,6 +25,11 @@ export class Installer {
 
   constructor(private readonly flags: InstallFlags, private readonly paths: Layout, private readonly env: NodeJS.ProcessEnv) {}
 
+  /** True once braid's config is written, until it is removed. */
+  isInstalled(): boolean {
+    return this.installed;
+  }
+
   /** The config file this installer owns in the conf dir: 00-braid.conflist, or --config-file's name. */
   configTarget(): string {
     const name = this.flags.configFile === 'auto' ? OWN_CONF_NAME : path.basename(this.flags.configFile);

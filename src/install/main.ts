@@ -16,28 +16,42 @@ function copyBinary(flags: InstallFlags, target: string): void {
   log('verbose', copied ? `copied ${process.execPath} to ${target}` : `${target} is already this executable: not copied`);
 }
 
-// Resolves on the first SIGTERM or SIGINT: the DaemonSet pod is being stopped.
+// Resolves on the first SIGTERM or SIGINT: the DaemonSet pod is being stopped. Signal handlers do not
+// keep node's event loop alive, so a timer does until then.
 function terminated(): Promise<string> {
   return new Promise((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const alive = setInterval(() => undefined, 1 << 30);
+    const on = (signal: string) => () => {
+      clearInterval(alive);
+      resolve(signal);
+    };
+    process.once('SIGTERM', on('SIGTERM'));
+    process.once('SIGINT', on('SIGINT'));
   });
 }
 
-// Polls until stopped; each sync finishes before the next one is scheduled, so they never overlap.
+// Syncs every poll interval until stopped (with --skip-config-watch, only until the config is installed).
+// Each sync finishes before the next is scheduled, so they never overlap; a signal cuts the wait short.
 async function watch(installer: Installer, flags: InstallFlags, stop: Promise<string>): Promise<string> {
   let stopped: string | undefined;
-  void stop.then((s) => { stopped = s; });
   let wake: () => void = () => undefined;
-  void stop.then(() => wake());
-  for (;;) {
+  void stop.then((s) => {
+    stopped = s;
+    wake();
+  });
+  await installer.sync();
+  while (!stopped) {
+    if (flags.skipConfigWatch && installer.isInstalled()) {
+      log('verbose', 'installed: not watching for changes (--skip-config-watch)');
+      return stop;
+    }
     await new Promise<void>((resolve) => {
       wake = resolve;
       setTimeout(resolve, flags.pollInterval * 1000);
     });
-    if (stopped) return stopped;
-    await installer.sync();
+    if (!stopped) await installer.sync();
   }
+  return stopped;
 }
 
 /** `braid install`: copy, generate, keep current until SIGTERM, then clean up. Resolves to the exit code. */
@@ -67,8 +81,7 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const installer = new Installer(flags, paths, process.env);
-  await installer.sync();
-  const signal = flags.skipConfigWatch ? await stop : await watch(installer, flags, stop);
+  const signal = await watch(installer, flags, stop);
   log('verbose', `${signal}: stopping`);
   installer.cleanup();
   return 0;

@@ -212,6 +212,20 @@ describe('braid install: lifecycle', () => {
     expect(fs.existsSync(h.readiness)).toBe(false);
   });
 
+  it('--skip-config-watch waits for a master, installs once, then only waits for SIGTERM', async () => {
+    const h = fakeHost(sandbox());
+    const inst = startInstaller(h, ['--skip-config-watch']);
+    await logged(inst, 'waiting for a master conf');
+    write(path.join(h.confDir, '10-calico.conflist'), CALICO);
+    await logged(inst, 'installed: not watching for changes (--skip-config-watch)');
+    expect(readJson(own(h)).plugins[0].clusterNetwork).toBe('/etc/cni/net.d/10-calico.conflist');
+    write(path.join(h.confDir, '05-cilium.conflist'), { cniVersion: '1.0.0', name: 'cilium', plugins: [{ type: 'cilium-cni' }] });
+    await new Promise((r) => setTimeout(r, 500)); // five poll intervals: nothing may change
+    expect(readJson(own(h)).plugins[0].clusterNetwork).toBe('/etc/cni/net.d/10-calico.conflist');
+    expect(inst.child.exitCode).toBeNull();
+    expect(await inst.stop()).toBe(0);
+  });
+
   it('--config-file installs the given config under its own name once braid\'s parser accepts it', async () => {
     const h = fakeHost(sandbox());
     const given = path.join(h.hostRoot, '..', '05-braid.conf');
