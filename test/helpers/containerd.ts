@@ -118,8 +118,8 @@ export class Containerd {
    * under this instance's name and the temp dir. Safe to call on any path, more than once.
    */
   async stop(): Promise<void> {
-    for (const pid of this.taskPids()) killPid(pid);
-    for (const pid of pidsNaming(this.socket)) killPid(pid);
+    const started = [...this.taskPids(), ...pidsNaming(this.socket)];
+    for (const pid of started) killPid(pid);
     const child = this.child;
     if (child?.pid && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -128,7 +128,8 @@ export class Containerd {
       await exited;
       clearTimeout(timer);
     }
-    await waitGone([...pidsNaming(this.socket)]);
+    // Reaped, and out of their cgroups, before the cgroups go.
+    await waitGone([...started, ...pidsNaming(this.socket)]);
     removeCgroups(this.id);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -174,7 +174,9 @@ describe('kubelet\'s path through containerd\'s CRI plugin', () => {
       expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
       expect(cgroups.filter((d) => fs.existsSync(d))).toEqual([]);
       expect(fs.existsSync(other.dir)).toBe(false);
-      // The pod netns died with its last process and bind mount, and its veth pair with it.
+      // The pod netns dies with its last process and bind mount, and its veth pair with it (the
+      // kernel frees a netns asynchronously: allow it a moment).
+      for (const deadline = Date.now() + 10_000; hostLinkExists(hostVeth) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
       expect(hostLinkExists(hostVeth)).toBe(false);
     } finally {
       otherCri.close();
