@@ -1,6 +1,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { log } from '../log';
+import { isPciAddress } from './device-id';
 
 /** The device plugin's device-info file for a device: `<dir>/dp/<resource>-<deviceID>-device.json`, "/" as "-". */
 export function devicePluginInfoPath(dir: string, resourceName: string, deviceID: string): string {
@@ -22,13 +23,22 @@ export function stageDeviceInfo(dir: string, resourceName: string, deviceID: str
   fs.renameSync(tmp, target);
 }
 
+// What braid reports when neither the device plugin nor the delegate wrote device-info: a pci entry for
+// a VF; for an auxiliary-bus device (a subfunction, no PCI address of its own) braid's "auxiliary" type
+// keeping its name, rather than a pci-address that is not one.
+function fallbackDeviceInfo(deviceID: string): Record<string, unknown> {
+  return isPciAddress(deviceID)
+    ? { type: 'pci', version: '1.1.0', pci: { 'pci-address': deviceID } }
+    : { type: 'auxiliary', version: '1.1.0', auxiliary: { device: deviceID } };
+}
+
 /**
  * The attachment's device-info for network-status: what the delegate (or the device plugin) wrote,
- * else a pci entry for the device; plus the kernel driver bound to it when sysfs shows one
+ * else one made from the device ID; plus the kernel driver bound to a PCI device when sysfs shows one
  * (vfio-pci, uio_pci_generic, igb_uio... tell the application how to open a VF without a netdev).
  */
 export function readDeviceInfo(file: string, deviceID: string, pciDevicesDir: string): Record<string, unknown> {
-  let info: Record<string, unknown> = { type: 'pci', version: '1.1.0', pci: { 'pci-address': deviceID } };
+  let info = fallbackDeviceInfo(deviceID);
   try {
     const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
     if (doc && typeof doc === 'object' && !Array.isArray(doc)) info = doc;

@@ -2,6 +2,7 @@ import { CniError, ErrorCode } from '../cni/errors';
 import { parseCniArgs, validIfname } from '../cni/env';
 import { ipFamily } from '../cni/ip';
 import type { NetworkConfig } from '../config/netconf';
+import { isPciAddress } from '../devices/device-id';
 import type { NetworkSelection } from '../selection/networks';
 
 /** One network to attach to the pod: everything a delegate call needs, fixed before any delegate runs. */
@@ -157,8 +158,15 @@ function deviceTaker(devices: Map<string, string[]> | undefined): (sel: Selectio
 }
 
 // The device goes where sriov-cni and host-device look: top-level deviceID and pciBusID in every plugin.
+// An auxiliary-bus device (a subfunction) is no PCI address, so never pciBusID: host-device finds it on the
+// auxiliary bus through runtimeConfig.deviceID, offered to every plugin as pciBusID is for a VF.
 function withDevice(config: NetworkConfig, deviceID: string | undefined): NetworkConfig {
-  return deviceID ? { ...config, plugins: config.plugins.map((p) => ({ ...p, deviceID, pciBusID: deviceID })) } : config;
+  if (!deviceID) return config;
+  type Plugin = Record<string, unknown>;
+  const inject: (p: Plugin) => Plugin = isPciAddress(deviceID)
+    ? (p) => ({ ...p, deviceID, pciBusID: deviceID })
+    : (p) => ({ ...p, deviceID, capabilities: { ...(p.capabilities as Plugin | undefined), deviceID: true } });
+  return { ...config, plugins: config.plugins.map(inject) };
 }
 
 // `net<index>` by position (Multus). The auxiliary chain, which creates no interface, takes the first

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runBraid, type BraidOutcome } from './braid';
+import { runBraid, runBraidAsync, type BraidCall, type BraidOutcome } from './braid';
 import { braidConf } from './cni';
 import { ip, nsName, sandbox, type Sandbox } from './host';
 import { POD_ANNOTATIONS } from './k8s';
@@ -52,8 +52,17 @@ export class ClusterlessNode {
 
   /** Runs braid for `pod` as the runtime does; `annotations` become runtimeConfig's pod annotations, `env` is added to braid's environment. */
   run(command: string, pod: NodePod, config: Record<string, unknown>, annotations: Record<string, string> = {}, env: Record<string, string> = {}): BraidOutcome {
+    return runBraid(this.call(command, pod, config, annotations, env));
+  }
+
+  /** run() without blocking the event loop, for tests that serve braid from this process (a kubelet). */
+  runAsync(command: string, pod: NodePod, config: Record<string, unknown>, annotations: Record<string, string> = {}, env: Record<string, string> = {}): Promise<BraidOutcome> {
+    return runBraidAsync(this.call(command, pod, config, annotations, env));
+  }
+
+  private call(command: string, pod: NodePod, config: Record<string, unknown>, annotations: Record<string, string>, env: Record<string, string>): BraidCall {
     const runtimeConfig = { ...((config.runtimeConfig as Record<string, unknown>) ?? {}), [POD_ANNOTATIONS]: annotations };
-    return runBraid({ command, containerID: pod.containerID, netns: pod.netns, ifname: 'eth0', args: pod.args, config: { ...config, runtimeConfig }, env });
+    return { command, containerID: pod.containerID, netns: pod.netns, ifname: 'eth0', args: pod.args, config: { ...config, runtimeConfig }, env };
   }
 }
 

@@ -222,3 +222,25 @@ describe('extendCniArgs', () => {
       .toBe('IgnoreUnknown=1;K8S_POD_NAME=a;IP=10.250.177.9;MAC=02:00:00:00:17:0d');
   });
 });
+
+describe('buildPlan with kubelet devices', () => {
+  const sel = (resourceName: string): Selection => ({ ...nad('dev', {}, [{ type: 'host-device' }, { type: 'tuning', capabilities: { mac: true } }]), resourceName });
+
+  it('injects a VF\'s PCI address as top-level deviceID and pciBusID into every plugin', () => {
+    const plan = buildPlan(input([sel('intel.com/vf')], { devices: new Map([['intel.com/vf', ['0000:03:02.3']]]) }));
+    expect(plan[1].config.plugins).toEqual([
+      { type: 'host-device', deviceID: '0000:03:02.3', pciBusID: '0000:03:02.3' },
+      { type: 'tuning', capabilities: { mac: true }, deviceID: '0000:03:02.3', pciBusID: '0000:03:02.3' },
+    ]);
+    expect(plan[1].runtimeConfig).toStrictEqual({ deviceID: '0000:03:02.3' });
+  });
+
+  it('offers an auxiliary-bus device (a subfunction) to every plugin as runtimeConfig.deviceID, never as pciBusID', () => {
+    const plan = buildPlan(input([sel('nvidia.com/sf')], { devices: new Map([['nvidia.com/sf', ['mlx5_core.sf.4']]]) }));
+    expect(plan[1].config.plugins).toEqual([
+      { type: 'host-device', deviceID: 'mlx5_core.sf.4', capabilities: { deviceID: true } },
+      { type: 'tuning', capabilities: { mac: true, deviceID: true }, deviceID: 'mlx5_core.sf.4' },
+    ]);
+    expect(plan[1].runtimeConfig).toStrictEqual({ deviceID: 'mlx5_core.sf.4' });
+  });
+});
