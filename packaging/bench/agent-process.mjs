@@ -12,7 +12,8 @@ export function hasAgent() {
   return r.status === 0 && /braid agent/.test(r.stdout + r.stderr);
 }
 
-async function freePort() {
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export async function freePort() {
   const s = net.createServer();
   await new Promise((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address();

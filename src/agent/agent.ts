@@ -4,7 +4,7 @@ import type { BraidConfig } from '../config/braid-config';
 import { KubeApi, type NadObject } from '../k8s/api';
 import { KubeClient } from '../k8s/client';
 import type { PodObject } from '../k8s/pod';
-import { PodResourcesClient } from '../kubelet/podresources';
+import type { PodResourcesClient } from '../kubelet/podresources';
 import { log } from '../log';
 import { apiCredentials } from '../resolve/nads';
 import { handleReport, handleResolve, type HandlerDeps } from './handlers';
@@ -62,7 +62,7 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
   }, TOKEN_REFRESH_MS);
   refresh.unref();
   let kubelet: PodResourcesClient | undefined;
-  const deps: HandlerDeps = { config, pods, nads, api, metrics, kubelet: async () => (kubelet ??= new PodResourcesClient(config.kubeletSocket)) };
+  const deps: HandlerDeps = { config, pods, nads, api, metrics, kubelet: async () => (kubelet ??= new (await import('../kubelet/podresources')).PodResourcesClient(config.kubeletSocket)) };
   const server = new SocketServer(config.agentSocket, (req: AgentRequest) => {
     if (req.op === 'resolve') return handleResolve(deps, req);
     if (req.op === 'report') return handleReport(deps, req);

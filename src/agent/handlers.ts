@@ -3,7 +3,7 @@ import type { BraidConfig } from '../config/braid-config';
 import type { KubeApi, NadObject } from '../k8s/api';
 import { isStaticPod, type PodObject } from '../k8s/pod';
 import { apiStatusWriter } from '../k8s/status-writer';
-import { podDevices, type PodResourcesClient } from '../kubelet/podresources';
+import type { PodResourcesClient } from '../kubelet/podresources';
 import { RESOURCE_NAME_ANNOTATION } from '../resolve/nads';
 import { kubeletPodUid } from '../resolve/resolve';
 import { selectedNads } from '../resolve/selected';
@@ -17,7 +17,7 @@ export interface HandlerDeps {
   pods: Lister<PodObject>;
   nads: Lister<NadObject>;
   api: KubeApi;
-  /** The held pod-resources client (opened on first use). */
+  /** The held pod-resources client (loaded and opened on first use). */
   kubelet: () => Promise<PodResourcesClient>;
   metrics: AgentMetrics;
 }
@@ -56,6 +56,7 @@ export async function handleResolve(deps: HandlerDeps, req: ResolveRequest): Pro
   const context = { ref, annotations: pod?.metadata.annotations ?? {}, exists: pod !== undefined, uid: pod?.metadata.uid };
   const { config } = deps;
   try {
+    const { podDevices } = await import('../kubelet/podresources'); // gRPC: loaded on the first pod with devices
     const sources = { socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 };
     const devices = await podDevices(sources, { ...req.pod, uid: kubeletPodUid(ref, context) }, await deps.kubelet());
     reply.devices = Object.fromEntries(devices);

@@ -33,9 +33,11 @@ describe('braid agent with devices and under load', () => {
     const nowhere = { kubeletSocket: path.join(node.sb.dir, 'no-kubelet.sock'), kubeletCheckpoint: path.join(node.sb.dir, 'no-checkpoint') };
     api.resetCalls();
     const log = path.join(node.sb.dir, 'plugins.log');
-    const r = await pod.run('ADD', node.conf({ ...nowhere, ...devices }), { FAKE_LOG: log });
+    const probe = path.resolve(__dirname, '../fixtures/builtin-modules-probe.cjs');
+    const r = await pod.run('ADD', node.conf({ ...nowhere, ...devices }), { FAKE_LOG: log, NODE_OPTIONS: `--require=${probe}` });
     ok(r);
     expect(r.stderr).not.toContain('direct path');
+    expect(JSON.parse(/^BUILTINS (.*)$/m.exec(r.stderr)![1])).not.toContain('http2'); // gRPC's transport: not loaded
     expect(api.calls.filter(fromBraid)).toEqual([]);
     expect(kubelet.calls.map((c) => [c.method, c.request])).toEqual([['Get', { pod_name: pod.name, pod_namespace: AGENT_NS }]]);
     const [add] = fakeCalls(log).filter((c) => c.command === 'ADD');

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { askAgent, metric } from '../helpers/agent';
 import { AGENT_NS, AgentNode, fromAgent, fromBraid, isWatch, until } from '../helpers/agent-node';
@@ -15,21 +16,27 @@ let api: ApiServer;
 useApiServer((s) => { api = s; });
 
 const nextSubnet = v4SubnetAllocator(20, 16);
+/** Lists the built-in modules braid loaded (see the file). */
+const PROBE = path.resolve(__dirname, '../fixtures/builtin-modules-probe.cjs');
 const NS = AGENT_NS;
 
 const isPatch = (c: ApiCall) => c.method === 'PATCH';
 const isEvent = (c: ApiCall) => c.method === 'POST' && c.path.endsWith('/events');
 
 describe('braid agent', () => {
-  it('serves an ADD: braid itself makes no API request, the agent makes exactly one PATCH plus the events', async () => {
+  it('serves an ADD: braid itself loads no TLS code and makes no API request, the agent makes exactly one PATCH plus the events', async () => {
     const node = new AgentNode(api, nextSubnet);
     const subnet = node.nad('nad-a');
     const pod = node.pod('nad-a');
     await node.startAgent();
     api.resetCalls();
-    const r = await pod.run('ADD');
+    const r = await pod.run('ADD', undefined, { NODE_OPTIONS: `--require=${PROBE}` });
     ok(r);
     expect(r.stderr).not.toContain('direct path');
+    // No TLS, HTTPS or HTTP/2 (which gRPC needs) in the exec'd process: only the socket's net.
+    const builtins: string[] = JSON.parse(/^BUILTINS (.*)$/m.exec(r.stderr)![1]);
+    expect(builtins).toContain('net');
+    expect(builtins.filter((m) => ['tls', '_tls_wrap', 'https', 'http2', 'http'].includes(m))).toEqual([]);
     expect(api.calls.filter(fromBraid)).toEqual([]);
     const agentCalls = api.calls.filter((c) => fromAgent(c) && !isWatch(c));
     expect(agentCalls.filter(isPatch).map((c) => c.path)).toEqual([`/api/v1/namespaces/${NS}/pods/${pod.name}/status`]);
