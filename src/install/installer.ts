@@ -105,6 +105,8 @@ export class Installer {
       return { none: `waiting for ${which} in ${flags.autoconfigDir}` };
     }
     const options = flags.optionsFile ? await readOptionsFile(flags.optionsFile) : {};
+    if (!options) this.once('options', 'verbose', `options file ${flags.optionsFile} does not exist: no options`);
+    else this.said.delete('options');
     const masterHostFile = this.paths.hostPath(scan.master.file);
     const doc = generateConfig({
       master: scan.master.net,
@@ -114,7 +116,7 @@ export class Installer {
       kubeconfigHost,
       binDirHost: this.paths.hostPath(flags.cniBinDir),
       flagKeys: flags.configKeys,
-      options,
+      options: options ?? {},
     });
     checkBraidConfig(doc);
     const desired = { file: this.configTarget(), text: `${JSON.stringify(doc, null, 2)}\n`, from: `master ${scan.master.file} (host path ${masterHostFile})` };

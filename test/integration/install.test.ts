@@ -26,12 +26,12 @@ const mode = (file: string): number => fs.statSync(file).mode & 0o777;
 const logged = (inst: RunningInstaller, text: string): Promise<void> => eventually(`log line ${JSON.stringify(text)}`, () => inst.stderr().includes(text), inst);
 
 // A projected service-account volume as the kubelet writes it: files behind a ..data symlink that is swapped atomically.
-function projectToken(h: FakeHost, token: string, generation: number): void {
+function projectToken(h: FakeHost, token: string, generation: number, ca = 'ZmFrZQ=='): void {
   fs.mkdirSync(h.saDir, { recursive: true });
   const data = path.join(h.saDir, `..gen${generation}`);
   fs.mkdirSync(data);
   fs.writeFileSync(path.join(data, 'token'), token);
-  fs.writeFileSync(path.join(data, 'ca.crt'), '-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n');
+  fs.writeFileSync(path.join(data, 'ca.crt'), `-----BEGIN CERTIFICATE-----\n${ca}\n-----END CERTIFICATE-----\n`);
   fs.symlinkSync(path.basename(data), path.join(h.saDir, '..data_tmp'));
   fs.renameSync(path.join(h.saDir, '..data_tmp'), path.join(h.saDir, '..data'));
   for (const f of ['token', 'ca.crt']) if (!fs.existsSync(path.join(h.saDir, f))) fs.symlinkSync(`..data/${f}`, path.join(h.saDir, f));
@@ -139,7 +139,7 @@ describe('braid install: the generated config', () => {
     await inst.stop();
   });
 
-  it('rewrites the token file (0600) when the projected service-account token rotates', async () => {
+  it('rewrites the token file (0600) when the projected service-account token rotates, and the kubeconfig when the CA does', async () => {
     const h = fakeHost(sandbox());
     write(path.join(h.confDir, '10-calico.conflist'), CALICO);
     projectToken(h, 'token-one', 1);
@@ -155,6 +155,13 @@ describe('braid install: the generated config', () => {
     expect(fs.readFileSync(path.join(h.confDir, 'braid.d/braid.kubeconfig'), 'utf8')).toBe(kubeconfig);
     await logged(inst, 'service-account token rotated');
     expect(inst.stderr()).not.toMatch(/token-(one|two)/);
+
+    projectToken(h, 'token-two', 3, 'bmV3Y2E='); // the cluster's CA rotates: the kubeconfig follows
+    const kubeconfigFile = path.join(h.confDir, 'braid.d/braid.kubeconfig');
+    await eventually('the new CA', () => fs.readFileSync(kubeconfigFile, 'utf8') !== kubeconfig, inst);
+    const ca = (yaml.load(fs.readFileSync(kubeconfigFile, 'utf8')) as any).clusters[0].cluster['certificate-authority-data'];
+    expect(Buffer.from(ca, 'base64').toString()).toContain('bmV3Y2E=');
+    expect(mode(kubeconfigFile)).toBe(0o600);
     await inst.stop();
   });
 
@@ -180,6 +187,13 @@ describe('braid install: the generated config', () => {
     expect(conf.name).toBe('k8s-pod-network');
     expect(conf.plugins[0]).toMatchObject({ logLevel: 'verbose', nadDir: '/etc/braid/nads', namespaceIsolation: true, defaultNetworks: ['a', 'b'] });
 
+    fs.rmSync(options); // an optional ConfigMap that is gone: no options, still ready
+    await eventually('the options dropped', () => readJson(own(h))?.plugins[0].logLevel === undefined, inst);
+    await logged(inst, `options file ${options} does not exist: no options`);
+    expect(fs.existsSync(h.readiness)).toBe(true);
+
+    write(options, 'logLevel: verbose\n');
+    await eventually('the options back', () => readJson(own(h))?.plugins[0].logLevel === 'verbose', inst);
     write(options, 'delegateTimeout: "soon"\n');
     await eventually('not ready', () => !fs.existsSync(h.readiness), inst);
     await logged(inst, 'delegateTimeout');
