@@ -21,6 +21,11 @@ export interface BraidCall {
   env?: Record<string, string>;
   /** Replace the whole environment instead of setting CNI_* from the fields above. */
   rawEnv?: Record<string, string>;
+  /**
+   * Run braid (and so its delegates) in this netns (a name) instead of the host's: what a delegate does
+   * to the host side, such as portmap's iptables chains, then stays in a netns the test deletes.
+   */
+  hostNetns?: string;
 }
 
 /** What braid did: exit status, stdout parsed as JSON when possible, stderr. */
@@ -59,9 +64,15 @@ export function parseJson(stdout: string): any {
   }
 }
 
+// The executable and arguments that start braid for `call`: braid itself, or braid under `ip netns exec`.
+function braidCommand(call: BraidCall): [string, string[]] {
+  return call.hostNetns ? ['ip', ['netns', 'exec', call.hostNetns, BRAID]] : [BRAID, []];
+}
+
 /** Runs dist/braid exactly as a runtime does: a fresh environment with CNI_* set and the config on stdin. */
 export function runBraid(call: BraidCall): BraidOutcome {
-  const r = spawnSync(BRAID, [], { env: braidEnv(call), input: braidInput(call), encoding: 'utf8', timeout: 120_000 });
+  const [file, args] = braidCommand(call);
+  const r = spawnSync(file, args, { env: braidEnv(call), input: braidInput(call), encoding: 'utf8', timeout: 120_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: parseJson(r.stdout) };
 }
 
@@ -71,7 +82,8 @@ export function runBraidAsync(call: BraidCall): Promise<BraidOutcome & { ms: num
   const input = braidInput(call);
   const start = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(BRAID, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, args] = braidCommand(call);
+    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
     let stdout = '';
     let stderr = '';

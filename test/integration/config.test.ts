@@ -44,8 +44,9 @@ function mtuIn(netns: string, ifname: string): number {
   return (JSON.parse(ip('-n', nsName(netns), '-j', 'link', 'show', 'dev', ifname)) as Array<{ mtu: number }>)[0].mtu;
 }
 
-function natRules(): string {
-  return execFileSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' });
+/** The nat table of a netns (by name). */
+function natRules(netns: string): string {
+  return execFileSync('ip', ['netns', 'exec', netns, 'iptables', '-w', '-t', 'nat', '-S'], { encoding: 'utf8' });
 }
 
 describe('Multus thin config', () => {
@@ -98,6 +99,9 @@ describe('Multus thin config', () => {
 describe('clusterNetwork', () => {
   it('as a path to a .conflist runs bridge, tuning and portmap, portmap getting runtimeConfig.portMappings', () => {
     const netns = sb.netns();
+    // braid runs in a netns of its own as the "host": portmap's chains, which its DEL leaves (they are
+    // shared by every pod), go away with that netns instead of staying in the host's nat table.
+    const hostNetns = nsName(sb.netns('host'));
     const bridge = sb.linkName('br');
     const hostPort = 25021;
     const file = sb.write('cluster/podnet.conflist', {
@@ -114,17 +118,17 @@ describe('clusterNetwork', () => {
       capabilities: { portMappings: true },
       runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }] },
     });
-    const a = addOk({ containerID: 'ctr-conflist', netns, config });
+    const a = addOk({ containerID: 'ctr-conflist', netns, config, hostNetns });
     const [addr] = addressesIn(nsName(netns), 'eth0');
     expect(addr).toMatch(/^10\.250\.21\.\d+\/24$/);
     expect(a.json.ips.map((i: { address: string }) => i.address)).toContain(addr);
     expect(mtuIn(netns, 'eth0')).toBe(1400);
-    const dnat = natRules().split('\n').filter((l) => l.includes(`--dport ${hostPort}`));
+    const dnat = natRules(hostNetns).split('\n').filter((l) => l.includes(`--dport ${hostPort}`));
     expect(dnat.length).toBeGreaterThan(0);
     expect(dnat.join('\n')).toContain(addr.split('/')[0]);
 
-    delOk({ containerID: 'ctr-conflist', netns, config });
-    expect(natRules()).not.toContain(`--dport ${hostPort}`);
+    delOk({ containerID: 'ctr-conflist', netns, config, hostNetns });
+    expect(natRules(hostNetns)).not.toContain(`--dport ${hostPort}`);
     expect(linksIn(nsName(netns))).toEqual([]);
     expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
   });
