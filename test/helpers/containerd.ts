@@ -42,6 +42,10 @@ export class Containerd {
   readonly socket = path.join(this.dir, 'containerd.sock');
   /** What containerd sees as /var/lib: libcni's result cache is under cni/results here. */
   readonly varLib = path.join(this.dir, 'host-var-lib');
+  /** What containerd sees as /run (and /var/run). */
+  readonly run = path.join(this.dir, 'host-run');
+  /** The CNI dirs containerd sees at /opt/cni/bin and /etc/cni/net.d (set by start()). */
+  private cniDirs = { bin: '', conf: '' };
   /** The cgroup parent to give pod sandboxes (LinuxPodSandboxConfig.cgroup_parent), removed on stop(). */
   readonly cgroupParent = `/${this.id}`;
   private child?: ChildProcess;
@@ -61,7 +65,8 @@ export class Containerd {
   }
 
   private async boot(options: ContainerdOptions): Promise<void> {
-    const run = path.join(this.dir, 'host-run');
+    const run = this.run;
+    this.cniDirs = { bin: options.cniBinDir, conf: options.cniConfDir };
     const overlays = ['etc-upper', 'etc-work', 'opt-upper', 'opt-work'].map((d) => path.join(this.dir, d));
     for (const d of [run, this.varLib, path.join(this.dir, 'fifo'), ...overlays]) fs.mkdirSync(d, { mode: 0o700 });
     const config = fs.readFileSync(CONTAINERD_CONFIG_EXAMPLE, 'utf8')
@@ -96,6 +101,17 @@ export class Containerd {
     return execFileSync('ctr', ['--address', this.socket, '--namespace', namespace, ...args], {
       encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'],
     });
+  }
+
+  /**
+   * Where a path of the node as containerd sees it (a DaemonSet's hostPath) lives for the test:
+   * /opt/cni/bin, /etc/cni/net.d, and anything under /var/lib or /run (/var/run).
+   */
+  nodePath(p: string): string {
+    const rules: Array<[string, string]> = [['/opt/cni/bin', this.cniDirs.bin], ['/etc/cni/net.d', this.cniDirs.conf],
+      ['/var/lib', this.varLib], ['/var/run', this.run], ['/run', this.run]];
+    for (const [prefix, dir] of rules) if (p === prefix || p.startsWith(`${prefix}/`)) return path.join(dir, p.slice(prefix.length));
+    throw new Error(`${p}: not a node path this containerd keeps private`);
   }
 
   /** ctr's client-side stdio FIFOs go here instead of the host's /run/containerd/fifo. */

@@ -1,16 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRAID } from '../helpers/braid';
 import { Containerd, nodeBinDir } from '../helpers/containerd';
+import { daemonSetContainer, type CtrContainer } from '../helpers/daemonset';
 import { buildPauseImage, criClient, kubeletSandboxConfig, PAUSE_IMAGE, podInterfaces, runPodForTest, sandboxPid, type CriClient } from '../helpers/cri';
 import { hostLocalLeases, Sandbox } from '../helpers/host';
 
-// The image on a node: dist/braid-image.tar imported into a private containerd and run with `ctr run`
-// as the DaemonSet runs it, with the node's CNI dirs (the test's, which containerd sees at
-// /opt/cni/bin and /etc/cni/net.d) bind-mounted at /host/opt/cni/bin and /host/etc/cni/net.d, and a
-// calico-style master conflist. The braid it installs then serves pods through containerd's CRI.
+// The image on a node: dist/braid-image.tar imported into a private containerd and its install
+// container run with `ctr run` as packaging/kubernetes/30-daemonset.yaml says (mounts, args, read-only
+// root, capabilities), the node's CNI dirs being the test's (containerd sees them at /opt/cni/bin and
+// /etc/cni/net.d), beside a calico-style master conflist. The braid it installs serves CRI pods.
 // Address range of this file: 10.250.223.0/24 … 10.250.225.0/24.
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -18,11 +20,14 @@ const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf
 const IMAGE = `localhost/braid:${VERSION}`;
 const SUBNETS = { pod: '10.250.223.0/24', macvlan: '10.250.224.0/24', podAfterChange: '10.250.225.0/24' };
 
-// The capabilities ctr gives by default; the DaemonSet drops ALL (ctr 1.6 only takes names).
-const DEFAULT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP',
-  'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE'].map((c) => `CAP_${c}`);
+const MANIFESTS = path.join(ROOT, 'packaging/kubernetes');
+/** The image's entrypoint (image.test.ts checks the image config says so). */
+const ENTRYPOINT = ['/braid', 'install'];
 
 let sb: Sandbox;
+let install: CtrContainer;
+/** The braid-options ConfigMap's options.yaml, as packaging/kubernetes ships it. */
+let shippedOptions: Record<string, unknown>;
 let ctrd: Containerd;
 let cri: CriClient;
 let nodeBin: string;
@@ -69,8 +74,10 @@ metadata:
 spec:
   config: '{"cniVersion": "1.0.0", "type": "macvlan", "master": "${parent}", "mode": "bridge", "ipam": {"type": "host-local", "subnet": "${SUBNETS.macvlan}", "dataDir": "${sb.ipamDir}"}}'
 `);
-  // What the braid-options ConfigMap would hold: braid config keys, host paths.
-  sb.write('braid-options/options.yaml', `nadDir: ${path.join(sb.dir, 'nads')}\ncniDir: ${sb.cniDir}\n`);
+  // The shipped braid-options ConfigMap, plus this node's nadDir (a host path).
+  const configMap = yaml.loadAll(fs.readFileSync(path.join(MANIFESTS, '25-options.yaml'), 'utf8')).find((d: any) => d?.kind === 'ConfigMap') as any;
+  shippedOptions = (yaml.load(configMap.data['options.yaml']) ?? {}) as Record<string, unknown>;
+  sb.write('configmaps/braid-options/options.yaml', yaml.dump({ ...shippedOptions, nadDir: path.join(sb.dir, 'nads') }));
   const imageTar = path.join(sb.dir, 'braid-image.tar');
   execFileSync(process.execPath, [path.join(ROOT, 'packaging/image.mjs'), `--bin=${BRAID}`, `--out=${imageTar}`], { stdio: 'pipe', timeout: 120_000 });
 
@@ -79,15 +86,15 @@ spec:
   ctrd.ctr(['images', 'import', buildPauseImage(sb.dir)], 'k8s.io');
   cri = criClient(ctrd.socket);
   installerLog = path.join(sb.dir, 'installer.log');
-  // The DaemonSet's container (packaging/kubernetes): hostPath mounts of the CNI dirs at the
-  // installer's default paths, the options ConfigMap, a read-only root with a memory emptyDir for the
-  // readiness file, no capabilities, and its args after the entrypoint (ctr replaces the whole argv).
-  ctrd.ctr(['run', '-d', '--fifo-dir', ctrd.fifoDir, '--log-uri', `file://${installerLog}`, '--read-only', ...DEFAULT_CAPS.flatMap((c) => ['--cap-drop', c]),
-    '--mount', 'type=bind,src=/opt/cni/bin,dst=/host/opt/cni/bin,options=rbind:rw',
-    '--mount', 'type=bind,src=/etc/cni/net.d,dst=/host/etc/cni/net.d,options=rbind:rw',
-    '--mount', `type=bind,src=${path.join(sb.dir, 'braid-options')},dst=/etc/braid/options,options=rbind:ro`,
-    '--mount', 'type=tmpfs,src=tmpfs,dst=/tmp/braid-install,options=nosuid:nodev',
-    IMAGE, 'installer', '/braid', 'install', '--cleanup-config-on-exit', '--options-file=/etc/braid/options/options.yaml']);
+  install = daemonSetContainer(path.join(MANIFESTS, '30-daemonset.yaml'), 'install', {
+    entrypoint: ENTRYPOINT,
+    hostPath: (p) => {
+      fs.mkdirSync(ctrd.nodePath(p), { recursive: true }); // DirectoryOrCreate
+      return p;
+    },
+    configMap: (name) => path.join(sb.dir, 'configmaps', name),
+  });
+  ctrd.ctr(['run', '-d', '--fifo-dir', ctrd.fifoDir, '--log-uri', `file://${installerLog}`, ...install.flags, IMAGE, 'installer', ...install.argv]);
 }, 180_000);
 
 afterAll(async () => {
@@ -95,6 +102,12 @@ afterAll(async () => {
   await ctrd?.stop();
   sb?.cleanup();
 }, 60_000);
+
+/** Files in braid's cache dir: the DaemonSet's /var/lib/cni/multus, braid's default cniDir. */
+function cacheFiles(): string[] {
+  const dir = ctrd.nodePath('/var/lib/cni/multus');
+  return fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : [];
+}
 
 /** A pod in `default` with `networks`, run through CRI until the test ends. */
 function runPod(name: string, networks: string): Promise<string> {
@@ -106,6 +119,7 @@ function runPod(name: string, networks: string): Promise<string> {
 
 describe('the braid image under containerd', () => {
   it('the installer copies braid into the host bin dir and writes 00-braid.conflist from the calico-style master, with host paths', async () => {
+    expect(install.image).toBe(IMAGE); // the DaemonSet runs the image npm run image names
     const conf = await waitFor('00-braid.conflist', generated);
     expect(fs.readFileSync(path.join(nodeBin, 'braid')).equals(fs.readFileSync(BRAID))).toBe(true);
     expect(fs.statSync(path.join(nodeBin, 'braid')).mode & 0o111).toBe(0o111);
@@ -117,9 +131,10 @@ describe('the braid image under containerd', () => {
     expect(braid.clusterNetwork).toBe('/etc/cni/net.d/10-calico.conflist');
     expect(braid.capabilities).toEqual({ bandwidth: true, 'io.kubernetes.cri.pod-annotations': true });
     expect(braid).not.toHaveProperty('kubeconfig'); // clusterless: no service account in this container
-    expect(braid.nadDir).toBe(path.join(sb.dir, 'nads'));
-    // the DaemonSet's readiness probe, run inside the image (it has no shell)
-    ctrd.ctr(['task', 'exec', '--fifo-dir', ctrd.fifoDir, '--exec-id', 'probe', 'installer', '/braid', 'install', '--check-readiness']);
+    expect(braid).toMatchObject({ ...shippedOptions, nadDir: path.join(sb.dir, 'nads') }); // the ConfigMap's keys
+    // the DaemonSet's readiness probe, exec'd inside the image (it has no shell)
+    expect(install.readinessCommand).toBeDefined();
+    ctrd.ctr(['task', 'exec', '--fifo-dir', ctrd.fifoDir, '--exec-id', 'probe', 'installer', ...install.readinessCommand!]);
   });
 
   it('the installed braid serves a pod created through CRI RunPodSandbox: eth0 from the master, the NAD from nadDir', async () => {
@@ -131,11 +146,11 @@ describe('the braid image under containerd', () => {
     expect(ifaces.eth0).toEqual([expect.stringMatching(/^10\.250\.223\.\d+\/24$/)]);
     expect(ifaces.data).toEqual([expect.stringMatching(/^10\.250\.224\.\d+\/24$/)]);
     expect(status.status.network?.ip).toBe(ifaces.eth0[0].split('/')[0]);
-    expect(sb.cacheFiles()).toEqual([id]);
+    expect(cacheFiles()).toEqual([id]);
     await cri.stopPodSandbox(id);
     await cri.removePodSandbox(id);
     expect(hostLocalLeases(sb.ipamDir)).toEqual([]);
-    expect(sb.cacheFiles()).toEqual([]);
+    expect(cacheFiles()).toEqual([]);
   });
 
   it('the installer regenerates 00-braid.conflist when the master changes, and new pods get the new cluster network', async () => {
