@@ -75,17 +75,20 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
     fallback: (reason) => metrics.fallbacks.inc({ reason }),
   });
   await server.listen();
+  // Reconciles run in this process, under the same container locks and with the same building blocks as ADD and DEL.
+  const dynamic = config.dynamicNetworks ? (await import('./dynamic')).startDynamicNetworks(config, pods) : undefined;
   let health: http.Server | undefined;
   if (opts.metricsPort !== 0) {
     health = await serveHealth({ host: opts.metricsHost, port: opts.metricsPort, ready: () => pods.synced && nads.synced, registry: metrics.registry });
   }
-  log('warning', `agent serving ${config.agentSocket} for node ${opts.nodeName}${health ? `, health and metrics on ${opts.metricsHost}:${opts.metricsPort}` : ''}`);
+  log('warning', `agent serving ${config.agentSocket} for node ${opts.nodeName}${dynamic ? ' (dynamic networks on)' : ''}${health ? `, health and metrics on ${opts.metricsHost}:${opts.metricsPort}` : ''}`);
   return {
     pods,
     nads,
     async stop(graceMs) {
       await server.close(graceMs);
       clearInterval(refresh);
+      await dynamic?.stop();
       for (const r of reflectors) r.stop();
       await Promise.allSettled(running);
       health?.close();

@@ -119,6 +119,9 @@ async function addAttachment(
       // The kubelet assigns devices when it admits the pod; a running pod has none spare to give.
       throw wrapNetworkError('adding container to', att, new Error(`a network with a resourceName (${att.resourceName}) cannot be attached to a running pod; recreate the pod`));
     }
+    if (cache.attachments.some((a) => a.ifname === att.ifname)) {
+      throw wrapNetworkError('adding container to', att, new Error(`interface name ${att.ifname} is still held by an attachment braid could not remove`));
+    }
     assertIfnameFree(req.netns, att.ifname, att.network);
   } catch (e) {
     outcome.failed.push(key);

@@ -56,6 +56,8 @@ export interface BraidConfig {
   strictCapabilities: boolean;
   /** The resident agent's unix socket (braid agent serves it; ADD asks it first). */
   agentSocket: string;
+  /** The agent reconciles running pods' secondary networks when their networks annotation changes. */
+  dynamicNetworks: boolean;
   /** Top-level keys braid does not know (logged as a warning). */
   unknownKeys: string[];
   /** Config values braid ignored in favour of their defaults (logged as warnings). */
@@ -163,6 +165,7 @@ export function parseBraidConfig(doc: Record<string, unknown>, mode: ParseMode =
     strictCapabilities: c.strictCapabilities ?? false,
     agentSocket: c.agentSocket ?? DEFAULTS.agentSocket,
     auxiliaryCNIChainName: c.auxiliaryCNIChainName || undefined,
+    dynamicNetworks: c.dynamicNetworks ?? false,
     unknownKeys: unknownKeys(c),
     warnings,
   };

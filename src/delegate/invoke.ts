@@ -2,7 +2,7 @@ import { asCniError, CniError, ErrorCode } from '../cni/errors';
 import { convertResult } from '../cni/result';
 import { atLeast } from '../cni/version';
 import type { NetworkConfig } from '../config/netconf';
-import { execPlugin } from './exec';
+import { runPlugin } from './exec';
 import { findPlugin } from './find';
 import { log, passPluginStderr, type LogFields } from '../log';
 
@@ -67,7 +67,7 @@ async function invoke(command: string, plugin: Record<string, unknown>, request:
   const about = (): LogFields => ({ command, plugin: type, network: request.name, ...(childEnv.CNI_IFNAME ? { ifname: env.ifname } : {}) });
   log('debug', 'delegate stdin', () => ({ ...about(), stdin: request })); // redacted by the log
   const started = performance.now();
-  const out = execPlugin(file, { env: childEnv, stdin: JSON.stringify(request), timeoutMs: env.timeoutMs });
+  const out = await runPlugin(file, { env: childEnv, stdin: JSON.stringify(request), timeoutMs: env.timeoutMs });
   const durationMs = Math.round((performance.now() - started) * 10) / 10;
   log('verbose', 'delegate call', () => ({ ...about(), exitCode: out.exitCode, durationMs }));
   if (out.stderr) passPluginStderr(out.stderr, out.exitCode !== 0, about()); // spec §4: the delegate's stderr goes to ours

@@ -1,0 +1,263 @@
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startAgentProcess, type AgentProcess } from '../helpers/agent';
+import type { ApiServer } from '../helpers/apiserver.mjs';
+import { runBraidAsync } from '../helpers/braid';
+import { braidConf, ok } from '../helpers/cni';
+import { addressesIn, hostLocalLeases, hostOf, inSubnet, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
+import { NETWORKS, networkStatusOf, useApiServer } from '../helpers/k8s';
+
+// Dynamic networks end to end: `dist/braid agent` with dynamicNetworks watches the test kube-apiserver;
+// a running pod (ADDed by the real executable, as a runtime does) gains and loses interfaces in its real
+// netns when its networks annotation is edited through the API, as `kubectl annotate` does.
+// Address range of this file: 10.250.150.0/24 … 10.250.169.0/24.
+
+let api: ApiServer;
+useApiServer((s) => { api = s; });
+
+const nextSubnet = v4SubnetAllocator(150, 20);
+const NS = 'team-dyn';
+
+
+/** A merge-patch of the pod's networks annotation over HTTPS with the server's token, as kubectl annotate sends it. */
+function annotate(namespace: string, name: string, networks: string): Promise<number> {
+  const body = JSON.stringify({ metadata: { annotations: { [NETWORKS]: networks } } });
+  const url = new URL(`/api/v1/namespaces/${namespace}/pods/${name}`, api.url);
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, {
+      method: 'PATCH', ca: fs.readFileSync(api.caFile), agent: false,
+      headers: { Authorization: `Bearer ${api.token}`, 'Content-Type': 'application/merge-patch+json', 'Content-Length': Buffer.byteLength(body) },
+    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** One node with an agent, a bridge cluster network and a veth parent for macvlan NADs, and one running pod. */
+class Node {
+  readonly sb: Sandbox = sandbox();
+  readonly name = `node-${this.sb.id}`;
+  readonly kubeconfig = api.kubeconfig(this.sb.dir);
+  readonly bridge = this.sb.linkName('br');
+  readonly podSubnet = nextSubnet();
+  readonly parent = this.sb.veth('m')[0];
+  readonly socket = path.join(this.sb.dir, 'run', 'agent.sock');
+  readonly pod = `pod-${this.sb.id}`;
+  readonly netns = this.sb.netns('p');
+  readonly ns = path.basename(this.netns);
+  readonly containerID = `dyn-${this.sb.id}`;
+  agent?: AgentProcess;
+  uid = '';
+
+  conf(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return braidConf(this.sb, {
+      kubeconfig: this.kubeconfig, agentSocket: this.socket, dynamicNetworks: true, logLevel: 'verbose', kubeRequestTimeout: 2, kubeTimeout: 4,
+      delegates: [{
+        cniVersion: '1.0.0', name: 'podnet', type: 'bridge', bridge: this.bridge,
+        ipam: { type: 'host-local', subnet: this.podSubnet, dataDir: this.sb.ipamDir, routes: [{ dst: '0.0.0.0/0', gw: hostOf(this.podSubnet, 1) }] },
+      }],
+      ...extra,
+    });
+  }
+
+  /** A macvlan+host-local NAD on this node's parent (or `master`), optionally chained to more plugins; returns its subnet. */
+  nad(name: string, opts: { then?: Array<Record<string, unknown>> } = {}): string {
+    const subnet = nextSubnet();
+    const macvlan = { type: 'macvlan', master: this.parent, mode: 'bridge', ipam: { type: 'host-local', subnet, dataDir: this.sb.ipamDir } };
+    const config = opts.then ? { cniVersion: '1.0.0', name, plugins: [macvlan, ...opts.then] } : { cniVersion: '1.0.0', ...macvlan };
+    api.addNad(NS, name, config);
+    return subnet;
+  }
+
+  async startAgent(extra: Record<string, unknown> = {}): Promise<AgentProcess> {
+    this.agent = await startAgentProcess(this.sb.dir, this.conf(extra), this.name);
+    await this.agent.ready();
+    return this.agent;
+  }
+
+  /** Creates the pod in the API and ADDs it as the runtime does. */
+  async runPod(networks: string, extra: Record<string, unknown> = {}): Promise<void> {
+    this.uid = api.addPod({ metadata: { namespace: NS, name: this.pod, annotations: { [NETWORKS]: networks } }, spec: { nodeName: this.name, containers: [{ name: 'c', image: 'pause' }] } }).metadata.uid;
+    ok(await this.run('ADD', extra));
+  }
+
+  run(command: string, extra: Record<string, unknown> = {}) {
+    const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=${NS};K8S_POD_NAME=${this.pod};K8S_POD_INFRA_CONTAINER_ID=${this.containerID};K8S_POD_UID=${this.uid}`;
+    return runBraidAsync({ command, containerID: this.containerID, netns: this.netns, ifname: 'eth0', args, config: this.conf(extra) });
+  }
+
+  /** Waits (up to `ms`) until `cond` holds; the error says what did not happen and what the agent logged. */
+  async until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}; agent log:\n${this.agent?.stderr().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  links(): string[] {
+    return linksIn(this.ns).sort();
+  }
+
+  /** [network, interface] pairs of the pod's network-status. */
+  status(): string[][] {
+    return networkStatusOf(api, NS, this.pod).map((s) => [s.name, s.interface]);
+  }
+
+  /** The container's cache file (undefined once DEL removed it). */
+  cache(): any {
+    const file = path.join(this.sb.cniDir, this.containerID);
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+  }
+
+  eventMessages(reason: string): string[] {
+    return api.events().filter((e) => e.reason === reason && e.involvedObject?.name === this.pod).map((e) => String(e.message));
+  }
+}
+
+describe('dynamic networks', () => {
+  it('a NAD added to a running pod\'s annotation is attached with its IP and listed in network-status', async () => {
+    const node = new Node();
+    node.nad('nad-a');
+    const subnetB = node.nad('nad-b');
+    await node.startAgent();
+    await node.runPod('nad-a');
+    expect(node.links()).toEqual(['eth0', 'net1']);
+    const eth0 = addressesIn(node.ns, 'eth0');
+    expect(await annotate(NS, node.pod, 'nad-a, nad-b')).toBe(200);
+    await node.until(() => node.links().includes('net2'), 'net2 appears in the pod');
+    expect(inSubnet(addressesIn(node.ns, 'net2')[0], subnetB)).toBe(true);
+    expect(addressesIn(node.ns, 'eth0')).toEqual(eth0);
+    await node.until(() => node.status().length === 3, 'network-status lists three networks');
+    expect(node.status()).toEqual([['podnet', 'eth0'], [`${NS}/nad-a`, 'net1'], [`${NS}/nad-b`, 'net2']]);
+    expect(node.eventMessages('AddedInterface')).toContainEqual(expect.stringMatching(new RegExp(`^Add net2 \\[10\\.250\\.\\d+\\.\\d+/24\\] from ${NS}/nad-b$`)));
+    expect(node.cache().history.map((h: any) => [h.action, h.network, h.ifname])).toEqual([['added', `${NS}/nad-b`, 'net2']]);
+    ok(await node.run('DEL'));
+    expect(node.links()).toEqual([]);
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('a NAD removed from the annotation is detached: interface gone, lease freed, dropped from network-status, net2 not renamed', async () => {
+    const node = new Node();
+    const subnetA = node.nad('nad-a');
+    node.nad('nad-b');
+    await node.startAgent();
+    await node.runPod('nad-a, nad-b');
+    const net2 = addressesIn(node.ns, 'net2');
+    expect(hostLocalLeases(node.sb.ipamDir).filter((l) => inSubnet(l.split('/')[1], subnetA))).toHaveLength(1);
+    expect(await annotate(NS, node.pod, 'nad-b')).toBe(200);
+    await node.until(() => !node.links().includes('net1'), 'net1 is gone');
+    expect(node.links()).toEqual(['eth0', 'net2']);
+    expect(addressesIn(node.ns, 'net2')).toEqual(net2);
+    expect(hostLocalLeases(node.sb.ipamDir).filter((l) => inSubnet(l.split('/')[1], subnetA))).toEqual([]);
+    await node.until(() => node.status().length === 2, 'network-status drops nad-a');
+    expect(node.status()).toEqual([['podnet', 'eth0'], [`${NS}/nad-b`, 'net2']]);
+    expect(node.eventMessages('RemovedInterface')).toEqual([`Remove net1 from ${NS}/nad-a`]);
+    ok(await node.run('DEL'));
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('one edit that swaps a NAD for another removes the old and attaches the new under the freed name', async () => {
+    const node = new Node();
+    node.nad('nad-a');
+    const subnetC = node.nad('nad-c');
+    await node.startAgent();
+    await node.runPod('nad-a');
+    expect(await annotate(NS, node.pod, 'nad-c')).toBe(200);
+    await node.until(() => node.status().some(([n]) => n === `${NS}/nad-c`), 'network-status lists nad-c');
+    expect(node.links()).toEqual(['eth0', 'net1']);
+    expect(inSubnet(addressesIn(node.ns, 'net1')[0], subnetC)).toBe(true);
+    expect(node.status()).toEqual([['podnet', 'eth0'], [`${NS}/nad-c`, 'net1']]);
+    expect(hostLocalLeases(node.sb.ipamDir)).toHaveLength(2);
+    ok(await node.run('DEL'));
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('a new NAD whose chain fails half-way is rolled back alone: its interface and lease are gone, the others stay, a Warning event says why', async () => {
+    const node = new Node();
+    node.nad('nad-a');
+    const subnetBad = node.nad('nad-bad', { then: [{ type: 'fake', fail: ['ADD'] }] }); // macvlan gets made, then the chain fails
+    await node.startAgent();
+    await node.runPod('nad-a');
+    const before = { net1: addressesIn(node.ns, 'net1'), eth0: addressesIn(node.ns, 'eth0') };
+    expect(await annotate(NS, node.pod, 'nad-a, nad-bad')).toBe(200);
+    await node.until(() => node.eventMessages('NetworkReconcileFailed').length > 0, 'a NetworkReconcileFailed event');
+    expect(node.eventMessages('NetworkReconcileFailed')[0]).toContain(`adding net2 (${NS}/nad-bad)`);
+    expect(node.links()).toEqual(['eth0', 'net1']);
+    expect({ net1: addressesIn(node.ns, 'net1'), eth0: addressesIn(node.ns, 'eth0') }).toEqual(before);
+    expect(hostLocalLeases(node.sb.ipamDir).filter((l) => inSubnet(l.split('/')[1], subnetBad))).toEqual([]);
+    const cache = node.cache();
+    expect(cache.attachments.map((a: any) => [a.ifname, a.state])).toEqual([['eth0', 'added'], ['net1', 'added']]);
+    expect(cache.history.map((h: any) => h.action)).toEqual(['add-failed']);
+    ok(await node.run('DEL'));
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('two quick edits end in the state of the last one', async () => {
+    const node = new Node();
+    node.nad('nad-a');
+    node.nad('nad-b');
+    const subnetC = node.nad('nad-c');
+    await node.startAgent();
+    await node.runPod('nad-a');
+    expect(await annotate(NS, node.pod, 'nad-a, nad-b')).toBe(200);
+    expect(await annotate(NS, node.pod, 'nad-c')).toBe(200);
+    await node.until(() => JSON.stringify(node.status()) === JSON.stringify([['podnet', 'eth0'], [`${NS}/nad-c`, 'net1']]), 'network-status shows only nad-c');
+    expect(node.links()).toEqual(['eth0', 'net1']);
+    expect(inSubnet(addressesIn(node.ns, 'net1')[0], subnetC)).toBe(true);
+    expect(hostLocalLeases(node.sb.ipamDir)).toHaveLength(2);
+    ok(await node.run('DEL'));
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('a runtime DEL racing a reconcile waits for it and tears down what it added: nothing leaks', async () => {
+    const node = new Node();
+    node.nad('nad-slow', { then: [{ type: 'slow' }] });
+    await node.startAgent();
+    await node.runPod('');
+    expect(await annotate(NS, node.pod, 'nad-slow')).toBe(200);
+    await node.until(() => node.cache()?.attachments.some((a: any) => a.ifname === 'net1' && a.state === 'planned'), 'the reconcile is adding net1');
+    ok(await node.run('DEL'));
+    expect(node.cache()).toBeUndefined();
+    expect(node.links()).toEqual([]);
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('an agent killed mid-reconcile converges after its restart: no leak, no duplicate interface', async () => {
+    const node = new Node();
+    const subnetSlow = node.nad('nad-slow', { then: [{ type: 'slow' }] });
+    const agent = await node.startAgent();
+    await node.runPod('');
+    expect(await annotate(NS, node.pod, 'nad-slow')).toBe(200);
+    await node.until(() => node.links().includes('net1'), 'macvlan created net1 while the chain still runs');
+    agent.signal('SIGKILL');
+    await agent.exited;
+    expect(node.cache().attachments.find((a: any) => a.ifname === 'net1').state).toBe('planned');
+    await node.startAgent();
+    await node.until(() => node.cache()?.attachments.find((a: any) => a.ifname === 'net1')?.state === 'added', 'the restarted agent finishes net1', 30_000);
+    expect(node.links()).toEqual(['eth0', 'net1']);
+    expect(hostLocalLeases(node.sb.ipamDir).filter((l) => inSubnet(l.split('/')[1], subnetSlow))).toHaveLength(1);
+    expect(node.cache().history.map((h: any) => h.action)).toEqual(['removed', 'added']);
+    ok(await node.run('DEL'));
+    expect(node.links()).toEqual([]);
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('with dynamicNetworks false an edited annotation changes nothing', async () => {
+    const node = new Node();
+    node.nad('nad-a');
+    node.nad('nad-b');
+    await node.startAgent({ dynamicNetworks: false });
+    await node.runPod('nad-a', { dynamicNetworks: false });
+    const status = node.status();
+    expect(await annotate(NS, node.pod, 'nad-b')).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(node.links()).toEqual(['eth0', 'net1']);
+    expect(node.status()).toEqual(status);
+    expect(node.eventMessages('RemovedInterface')).toEqual([]);
+    expect(node.cache().history).toBeUndefined();
+    ok(await node.run('DEL'));
+  });
+});
