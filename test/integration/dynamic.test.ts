@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startAgentProcess, type AgentProcess } from '../helpers/agent';
 import type { ApiServer } from '../helpers/apiserver.mjs';
-import { runBraidAsync } from '../helpers/braid';
+import { runBraidAsync, runBraidTool } from '../helpers/braid';
 import { braidConf, ok } from '../helpers/cni';
 import { addressesIn, hostLocalLeases, hostOf, inSubnet, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
 import { NETWORKS, networkStatusOf, useApiServer } from '../helpers/k8s';
@@ -134,6 +134,9 @@ describe('dynamic networks', () => {
     expect(node.status()).toEqual([['podnet', 'eth0'], [`${NS}/nad-a`, 'net1'], [`${NS}/nad-b`, 'net2']]);
     expect(node.eventMessages('AddedInterface')).toContainEqual(expect.stringMatching(new RegExp(`^Add net2 \\[10\\.250\\.\\d+\\.\\d+/24\\] from ${NS}/nad-b$`)));
     expect(node.cache().history.map((h: any) => [h.action, h.network, h.ifname])).toEqual([['added', `${NS}/nad-b`, 'net2']]);
+    const inspected = runBraidTool(['inspect', '--config', node.agent!.configFile, node.containerID]);
+    expect(inspected.status).toBe(0);
+    expect(inspected.stdout).toMatch(new RegExp(`history:\\n\\s+\\S+ added net2 \\(${NS}/nad-b\\)`));
     ok(await node.run('DEL'));
     expect(node.links()).toEqual([]);
     expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
