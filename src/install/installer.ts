@@ -88,7 +88,11 @@ export class Installer {
     const flags = this.flags;
     if (flags.configFile !== 'auto') {
       const text = fs.readFileSync(flags.configFile, 'utf8');
-      checkBraidConfig(JSON.parse(text) as Record<string, unknown>);
+      try {
+        checkBraidConfig(JSON.parse(text) as Record<string, unknown>);
+      } catch (e) {
+        throw new Error(`--config-file ${flags.configFile}: ${(e as Error).message}`);
+      }
       return { file: this.configTarget(), text, from: `--config-file ${flags.configFile}` };
     }
     const scan = scanConfDir(flags.autoconfigDir, OWN_CONF_NAME, flags.masterCniFileName);

@@ -247,6 +247,10 @@ describe('braid install: lifecycle', () => {
     const inst = startInstaller(h, ['--config-file', given]);
     await eventually('readiness', () => fs.existsSync(h.readiness), inst);
     expect(fs.readFileSync(path.join(h.confDir, '05-braid.conf'), 'utf8')).toBe(fs.readFileSync(given, 'utf8'));
+    write(given, { cniVersion: '1.0.0', name: 'given', type: 'braid' }); // no cluster network: refused, the installed one stays
+    await eventually('not ready', () => !fs.existsSync(h.readiness), inst);
+    await logged(inst, `--config-file ${given}: invalid braid config: at least one delegate/clusterNetwork must be specified`);
+    expect(readJson(path.join(h.confDir, '05-braid.conf')).delegates).toHaveLength(1);
     await inst.stop();
   });
 
