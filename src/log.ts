@@ -1,6 +1,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import type { LogOptions } from './config/braid-config';
+import { redact, redactText } from './redact';
 import { writeStderr } from './stdio';
 
 /** Log levels, least to most verbose (Multus's, plus "warning" between error and verbose). */
@@ -103,17 +104,11 @@ function write(line: string): void {
  */
 export function passPluginStderr(text: string, failed: boolean, fields: LogFields): void {
   if (!text) return;
-  if (settings.format === 'text') writeStderr(redactor().redactText(text));
+  if (settings.format === 'text') writeStderr(redactText(text));
   else writeStderr(render(failed ? 'error' : 'warning', 'plugin stderr', { ...fields, stderr: text }));
 }
 
-// Redaction is paid only for lines that are written (none on a healthy ADD at the default level).
-function redactor(): typeof import('./redact') {
-  return require('./redact') as typeof import('./redact');
-}
-
 function render(level: Level, msg: string, fields: LogFields | undefined): string {
-  const { redact, redactText } = redactor();
   const time = new Date().toISOString();
   const safeMsg = redactText(msg);
   const safeFields = fields ? (redact(fields) as LogFields) : {};
