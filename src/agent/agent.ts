@@ -7,7 +7,7 @@ import type { PodObject } from '../k8s/pod';
 import type { PodResourcesClient } from '../kubelet/podresources';
 import { log } from '../log';
 import { apiCredentials } from '../resolve/nads';
-import { handleReport, handleResolve, type HandlerDeps } from './handlers';
+import { checkRequest, handleReport, handleResolve, type HandlerDeps } from './handlers';
 import { serveHealth } from './health';
 import { AgentMetrics } from './metrics';
 import { slimNad, slimPod } from './objects';
@@ -63,10 +63,10 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
   refresh.unref();
   let kubelet: PodResourcesClient | undefined;
   const deps: HandlerDeps = { config, pods, nads, api, metrics, kubelet: async () => (kubelet ??= new (await import('../kubelet/podresources')).PodResourcesClient(config.kubeletSocket)) };
-  const server = new SocketServer(config.agentSocket, (req: AgentRequest) => {
-    if (req.op === 'resolve') return handleResolve(deps, req);
-    if (req.op === 'report') return handleReport(deps, req);
-    throw new CniError(ErrorCode.InvalidConfig, `unknown op ${JSON.stringify((req as { op?: unknown }).op)}`);
+  const server = new SocketServer(config.agentSocket, async (req: AgentRequest) => {
+    if (req.op !== 'resolve' && req.op !== 'report') throw new CniError(ErrorCode.InvalidConfig, `unknown op ${JSON.stringify((req as { op?: unknown }).op)}`);
+    checkRequest(req);
+    return req.op === 'resolve' ? handleResolve(deps, req) : handleReport(deps, req);
   }, {
     answered: (op, outcome, seconds) => {
       metrics.requests.inc({ op, outcome });

@@ -1,4 +1,5 @@
 import { PROTOCOL_VERSION, type NadName, type ReportReply, type ReportRequest, type ResolveReply, type ResolveRequest } from './protocol';
+import { CniError, ErrorCode } from '../cni/errors';
 import type { BraidConfig } from '../config/braid-config';
 import type { KubeApi, NadObject } from '../k8s/api';
 import { isStaticPod, type PodObject } from '../k8s/pod';
@@ -28,6 +29,7 @@ async function podFor(deps: HandlerDeps, req: ResolveRequest): Promise<PodObject
   const { namespace, name, uid } = req.pod;
   const cached = deps.pods.get(namespace, name);
   if (cached && (!uid || cached.metadata.uid === uid || isStaticPod(cached))) return cached;
+  if (req.podKnown) return undefined; // braid has its annotations: no need to read it
   deps.metrics.misses.inc({ kind: cached ? 'pod-uid' : 'pod' });
   const live = await deps.api.getPod(namespace, name);
   return live && slimPod(live);
@@ -43,6 +45,16 @@ async function nadFor(deps: HandlerDeps, ref: NadName): Promise<NadObject | unde
 
 function unique(refs: NadName[]): NadName[] {
   return [...new Map(refs.map((r) => [`${r.namespace}/${r.name}`, r])).values()];
+}
+
+const isName = (n: unknown): boolean => typeof (n as NadName)?.namespace === 'string' && typeof (n as NadName)?.name === 'string';
+
+/** Refuses a request whose pod or NADs are not names (code 7), before any cache or API is asked. */
+export function checkRequest(req: ResolveRequest | ReportRequest): void {
+  const ok = isName(req.pod) && typeof req.pod.uid === 'string' && (req.op === 'resolve'
+    ? Array.isArray(req.nads) && req.nads.every(isName)
+    : typeof req.annotations === 'object' && req.annotations !== null && Array.isArray(req.events));
+  if (!ok) throw new CniError(ErrorCode.InvalidConfig, `malformed ${req.op} request`);
 }
 
 /** resolve: the pod, every NAD asked for or selected by the pod, and its devices when a NAD has a resourceName. */

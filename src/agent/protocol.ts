@@ -13,8 +13,11 @@ export interface PodName { namespace: string; name: string; uid: string }
 /** A NetworkAttachmentDefinition reference. */
 export interface NadName { namespace: string; name: string }
 
-/** resolve: the pod, the NADs the caller names plus those the pod's annotations select, and its devices. */
-export interface ResolveRequest { v: number; op: 'resolve'; pod: PodName; nads: NadName[] }
+/**
+ * resolve: the pod, the NADs the caller names plus those the pod's annotations select, and its devices.
+ * `podKnown`: the runtime passed the pod's annotations, so the pod is not read live on a cache miss.
+ */
+export interface ResolveRequest { v: number; op: 'resolve'; pod: PodName; nads: NadName[]; podKnown?: boolean }
 
 /** report: network-status as a merge-patch on pods/status (guarded by `uid` when set), and events. */
 export interface ReportRequest {

@@ -5,6 +5,9 @@ import { CniError, ErrorCode } from '../cni/errors';
 import { log } from '../log';
 import { PROTOCOL_VERSION, type AgentRequest, type ErrorReply } from './protocol';
 
+/** The longest request line read (a resolve names a pod and a few NADs: far below this). */
+const MAX_LINE = 1 << 20;
+
 /** Answers one decoded request of the current protocol version. */
 export type RequestHandler = (req: AgentRequest) => Promise<object>;
 
@@ -80,6 +83,7 @@ export class SocketServer {
     let queue = Promise.resolve();
     conn.on('data', (chunk: string) => {
       buffered += chunk;
+      if (buffered.length > MAX_LINE && !buffered.includes('\n')) return conn.destroy(); // no request is this big
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);

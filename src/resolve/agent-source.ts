@@ -5,7 +5,7 @@ import type { PodRef } from '../k8s/pod';
 import type { StatusWriter } from '../k8s/status-writer';
 import { log } from '../log';
 import { AgentConnection, AgentUnavailable } from './agent-client';
-import { openDirectSource, type InputSource } from './source';
+import { openDirectSource, type AgentAsk, type InputSource } from './source';
 
 /**
  * How long braid waits for the agent to connect and answer resolve. A cache hit costs the agent well
@@ -24,7 +24,7 @@ const nadKey = (n: NadName) => `${n.namespace}/${n.name}`;
  * connection. Whenever the agent does not answer usably (no socket, refused, timeout, protocol version,
  * an agent that died mid-request), the rest of the ADD takes the direct path, and the log says why.
  */
-export function agentSource(config: BraidConfig, ref: PodRef, refs: NadName[]): InputSource {
+export function agentSource(config: BraidConfig, ref: PodRef, { nads: refs, podKnown }: AgentAsk): InputSource {
   const pod = { namespace: ref.namespace, name: ref.name, uid: ref.uid };
   let direct: Promise<InputSource> | undefined;
   const fallBack = (why: string, level: 'warning' | 'verbose' = 'warning'): Promise<InputSource> => {
@@ -58,7 +58,7 @@ export function agentSource(config: BraidConfig, ref: PodRef, refs: NadName[]): 
   }
 
   const resolveBound = () => Math.max(1, RESOLVE_BOUND_MS - (Date.now() - started));
-  const snapshot = ask<ResolveReply>({ v: PROTOCOL_VERSION, op: 'resolve', pod, nads: refs }, resolveBound());
+  const snapshot = ask<ResolveReply>({ v: PROTOCOL_VERSION, op: 'resolve', pod, nads: refs, podKnown }, resolveBound());
   const status: StatusWriter = {
     async writeStatus(target, annotations, events) {
       const report = { v: PROTOCOL_VERSION, op: 'report' as const, pod: { ...pod, uid: target.uid ?? '' }, annotations, eventUid: target.eventUid, events };
@@ -81,7 +81,7 @@ export function agentSource(config: BraidConfig, ref: PodRef, refs: NadName[]): 
         const hit = s?.nads.find((n) => nadKey(n) === `${namespace}/${name}`);
         if (hit) return hit.nad;
         // A NAD the prefetch did not cover (none should be): asked on the same connection.
-        const more = s && await ask<ResolveReply>({ v: PROTOCOL_VERSION, op: 'resolve', pod, nads: [{ namespace, name }] }, RESOLVE_BOUND_MS);
+        const more = s && await ask<ResolveReply>({ v: PROTOCOL_VERSION, op: 'resolve', pod, nads: [{ namespace, name }], podKnown: true }, RESOLVE_BOUND_MS);
         const found = more?.nads.find((n) => nadKey(n) === `${namespace}/${name}`);
         if (found) return found.nad;
         return (await fallBack(`the agent did not answer for NAD ${namespace}/${name}`)).nads!.getNad(namespace, name);

@@ -1,5 +1,4 @@
 import { CniError, ErrorCode } from '../cni/errors';
-import type { NadName } from '../agent/protocol';
 import type { Command, Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import { chainBaseDir, findNetworkByName, loadChainDir, normalizeNetwork, resolveNetworkFromDisk, type NetworkConfig } from '../config/netconf';
@@ -16,8 +15,7 @@ import {
   type NetworkSelection,
 } from '../selection/networks';
 import { apiConfigured, nadOrigin, networkFromNad, openNadDir, type NadSource } from './nads';
-import { selectedNads } from './selected';
-import { kubeletPodDevices, openSource, type InputSource, type PodReader } from './source';
+import { agentAsk, kubeletPodDevices, openSource, type InputSource, type PodReader } from './source';
 
 /** The runtimeConfig key containerd and CRI-O fill with the pod's annotations (when braid declares the capability). */
 export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
@@ -267,7 +265,7 @@ export async function resolveInputs(req: Request, config: BraidConfig, given: Gi
   const byConfig = [config.clusterNetwork ?? '', ...config.defaultNetworks].filter(isNadName).map((name) => ({ namespace: config.multusNamespace, name }));
   const source: InputSource = given.nads
     ? { nads: given.nads, podDevices: (p) => kubeletPodDevices(config, p) }
-    : await openSource(config, ref, ref !== undefined || byConfig.length > 0, agentRefs(req, config, ref, fromRuntime, byConfig));
+    : await openSource(config, ref, ref !== undefined || byConfig.length > 0, agentAsk(req, config, ref, fromRuntime, byConfig));
   const nads = source.nads;
   const podP: Promise<PodContext | undefined> = !ref
     ? Promise.resolve(undefined)
@@ -299,11 +297,3 @@ export async function resolveInputs(req: Request, config: BraidConfig, given: Gi
   return { input, pod, status: source.status };
 }
 
-// The NADs to ask the agent for, or undefined when the agent is not to be asked: only ADD of a pod that
-// may select networks (its annotations unknown yet, or selecting some, or config naming NADs).
-function agentRefs(req: Request, config: BraidConfig, ref: PodRef | undefined, fromRuntime: Record<string, string> | undefined, byConfig: NadName[]): NadName[] | undefined {
-  if (req.command !== 'ADD' || !ref) return undefined;
-  const selected = fromRuntime ? selectedNads(fromRuntime, ref.namespace, config.multusNamespace) : [];
-  if (fromRuntime && selected.length === 0 && byConfig.length === 0) return undefined;
-  return [...byConfig, ...selected];
-}

@@ -46,6 +46,7 @@ describe('braid agent operations', () => {
     expect(reply).toEqual({ v: 1, ok: true, nads: [] }); // not in the cache, not in the API either
     expect(await m('braid_agent_cache_misses_total{kind="pod"}')).toBe(1);
     expect(await askAgent(node.socket, { v: 2, op: 'resolve' })).toMatchObject({ v: 1, ok: false, code: 1 });
+    expect(await askAgent(node.socket, { op: 'resolve', pod: { namespace: 1 } })).toEqual({ v: 1, ok: false, code: 7, error: 'malformed resolve request' });
     expect(await m('braid_agent_fallbacks_total{reason="version"}')).toBe(1);
     expect(await m('braid_agent_process_resident_memory_bytes')).toBeGreaterThan(0);
     ok(await pod.run('DEL'));

@@ -5,7 +5,7 @@ import { AGENT_NS, AgentNode, fromAgent, fromBraid, isWatch, until } from '../he
 import type { ApiCall, ApiServer } from '../helpers/apiserver.mjs';
 import { ok } from '../helpers/cni';
 import { addressesIn, hostLocalLeases, inSubnet, linksIn, v4SubnetAllocator } from '../helpers/host';
-import { networkStatusOf, useApiServer } from '../helpers/k8s';
+import { NETWORKS, networkStatusOf, POD_ANNOTATIONS, useApiServer } from '../helpers/k8s';
 
 // The resident agent end to end: `dist/braid agent` watching the test kube-apiserver (list+watch with
 // resourceVersion, bookmarks, 410 Gone), and the real executable exec'd as a runtime does, asking the
@@ -161,5 +161,35 @@ describe('braid agent', () => {
     expect(api.calls.filter(fromBraid)).toEqual([]);
     expect(api.calls.filter((c) => fromAgent(c) && c.method === 'GET' && !isWatch(c))).toEqual([]);
     ok(await pod.run('DEL'));
+  });
+
+  it('with the pod-annotations capability asks the agent for the NADs only, and never for a pod without secondary networks, nor on DEL', async () => {
+    const node = new AgentNode(api, nextSubnet);
+    node.nad('nad-p');
+    const agent = await node.startAgent();
+    api.watches.deliveryDelayMs = 5000; // new objects reach the agent only through live reads
+    onTestFinished(() => { api.watches.deliveryDelayMs = 0; });
+    const withAnnotations = (networks: string) => node.conf({ capabilities: { [POD_ANNOTATIONS]: true }, runtimeConfig: { [POD_ANNOTATIONS]: { [NETWORKS]: networks } } });
+    const resolves = () => metric(agent.port, 'braid_agent_requests_total{op="resolve",outcome="ok"}');
+
+    const plain = node.pod('');
+    api.resetCalls();
+    const r = await plain.run('ADD', withAnnotations(''));
+    ok(r);
+    expect(r.stderr).not.toContain('agent:');
+    expect(await resolves()).toBeUndefined();
+    expect(api.calls.filter((c) => fromBraid(c) && c.method === 'PATCH')).toHaveLength(1); // its status, directly
+    ok(await plain.run('DEL', withAnnotations('')));
+
+    const selecting = node.pod('nad-p');
+    api.resetCalls();
+    ok(await selecting.run('ADD', withAnnotations('nad-p')));
+    expect(await resolves()).toBe(1);
+    expect(api.calls.filter(fromBraid)).toEqual([]);
+    expect(api.calls.filter((c) => fromAgent(c) && c.method === 'GET' && !isWatch(c))).toEqual([]); // cached NAD; the pod is not read
+    expect(linksIn(selecting.ns).sort()).toEqual(['eth0', 'net1']);
+    ok(await selecting.run('DEL', withAnnotations('nad-p')));
+    expect(await resolves()).toBe(1);
+    expect(await metric(agent.port, 'braid_agent_requests_total{op="report",outcome="ok"}')).toBe(1);
   });
 });
