@@ -59,11 +59,12 @@ async function addOnce(w, arm, agent, pod) {
   const cpu0 = childrenCpuMs();
   const ms = await timed(() => runAsync(arm.braid, w.cniEnv('ADD', 'eth0', args), arm.conf));
   const cpu = childrenCpuMs() - cpu0;
-  const agentCpu = agent && arm.agent ? processCpuMs(agent.pid) - agentCpu0 : 0;
   const agentPorts = agent ? localPorts(agent.pid) : new Set();
   const own = arm.server.calls.filter((c) => !agentPorts.has(c.remotePort));
   const conns = arm.server.connections.filter((c) => !agentPorts.has(c.remotePort));
   await runAsync(arm.braid, w.cniEnv('DEL', 'eth0', args), arm.conf);
+  // Up to the end of the DEL (which asks the agent nothing), so work the agent finishes after answering counts too.
+  const agentCpu = agent && arm.agent ? processCpuMs(agent.pid) - agentCpu0 : 0;
   return { ms, cpu, agentCpu, requests: own.length, handshakes: conns.length, resumed: conns.filter((c) => c.resumed).length };
 }
 
@@ -122,7 +123,7 @@ export async function agentSection(w) {
     extra[arm.key] = median(vf.map((x, i) => x.ms - plain[i].ms));
     console.log(`| ${arm.name} | ${fmt(extra[arm.key])} |`);
   }
-  const burst = await burstSection(w, arms, servers[0], NODE_NAME);
+  const burst = await burstSection(w, arms, servers[0], NODE_NAME, agent);
   verdicts(sum, extra, burst, arms);
 }
 

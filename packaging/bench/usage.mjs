@@ -19,10 +19,18 @@ export function childrenCpuMs() {
   return (Number(f[13]) + Number(f[14])) * TICK_MS;
 }
 
-/** CPU ms (user+sys) a running process has used so far (the agent's share). */
+/**
+ * CPU ms a running process (every thread) has used so far, the agent's share: from schedstat, in ns,
+ * since a few ms per request would vanish in /proc/<pid>/stat's 10 ms ticks.
+ */
 export function processCpuMs(pid) {
-  const f = statFields(pid);
-  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  let ns = 0;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {} // a thread that just exited
+  }
+  return ns / 1e6;
 }
 
 /** A running process's peak RSS so far (VmHWM), in MiB. */
