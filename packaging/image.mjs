@@ -1,9 +1,11 @@
-// `npm run image`: packs dist/braid and exactly the shared libraries `ldd` says it loads into
+// `npm run image`: packs dist/braid and exactly the shared libraries `ldd` says it and the native
+// addons embedded in it (dlopen()ed at run time) load into
 // dist/braid-image.tar, an OCI image archive (`ctr image import`, `podman load`) whose entrypoint is
 // `braid install`. No Docker, no registry: packaging/oci-image.mjs writes the image layout itself.
 // Flags: --bin=PATH (default dist/braid), --out=PATH (default dist/braid-image.tar),
 //        --name=REF (default localhost/braid:<package version>).
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +38,13 @@ if (!fs.existsSync(bin)) {
   console.error(`${bin} does not exist: run npm run build first`);
   process.exit(1);
 }
-const libs = sharedLibraries(bin);
+// The addons packaging/build.mjs embeds: braid writes them out and dlopen()s them, so their
+// libraries must be in the image too.
+const addons = [
+  ...fs.readdirSync(path.join(root, 'src/generated')).filter((f) => f.endsWith('.node')).map((f) => path.join(root, 'src/generated', f)),
+  createRequire(path.join(root, 'package.json')).resolve('netlink/prebuilds/linux-x64/node.napi.node'),
+];
+const libs = [...new Set([bin, ...addons].flatMap(sharedLibraries))].sort();
 const files = filesFromHost({ '/braid': bin, ...Object.fromEntries(libs.map((l) => [l, l])) });
 const digest = writeOciImage({
   files,

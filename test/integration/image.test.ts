@@ -99,9 +99,11 @@ describe('npm run image', () => {
     const layerTar = gunzipSync(layerGz);
     expect(config.rootfs.diff_ids).toEqual([digestOf(layerTar)]);
 
-    // The layer: /braid and exactly what ldd resolves for it, plus their directories.
+    // The layer: /braid and exactly what ldd resolves for it and for the native addons it embeds and
+    // dlopen()s (today a subset of braid's own), plus their directories.
     const layer = readTar(layerTar);
-    const libs = lddPaths(BRAID).map((p) => p.slice(1));
+    const addons = [path.join(ROOT, 'src/generated/braid_netns.node'), path.join(ROOT, 'node_modules/netlink/prebuilds/linux-x64/node.napi.node')];
+    const libs = [...new Set([BRAID, ...addons].flatMap(lddPaths))].sort().map((p) => p.slice(1));
     expect(libs).toEqual(expect.arrayContaining([expect.stringMatching(/libc\.so\.6$/), expect.stringMatching(/^lib64\/ld-linux-x86-64\.so\.2$/)]));
     const dirs = [...new Set(libs.flatMap((l) => l.split('/').slice(0, -1).map((_, i, parts) => `${parts.slice(0, i + 1).join('/')}/`)))];
     expect(layer.map((e) => e.name).sort()).toEqual(['braid', ...libs, ...dirs].sort());
