@@ -47,11 +47,11 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
   const pods = new Store<PodObject>();
   const nads = new Store<NadObject>();
   const metrics = new AgentMetrics({ pods, nads });
-  const common = { client, creds, agent: watchAgent(creds), userAgent };
+  const transport = { client, creds, agent: watchAgent(creds), userAgent };
   const restarts = (resource: string) => (reason: string) => metrics.watchRestarts.inc({ resource, reason });
   const reflectors = [
-    new Reflector(pods, { ...common, resource: 'pods', path: '/api/v1/pods', fieldSelector: `spec.nodeName=${opts.nodeName}`, slim: slimPod, onRestart: restarts('pods') }),
-    new Reflector(nads, { ...common, resource: 'nads', path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions', slim: slimNad, onRestart: restarts('nads') }),
+    new Reflector(pods, { transport, resource: 'pods', path: '/api/v1/pods', fieldSelector: `spec.nodeName=${opts.nodeName}`, slim: slimPod, onRestart: restarts('pods') }),
+    new Reflector(nads, { transport, resource: 'nads', path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions', slim: slimNad, onRestart: restarts('nads') }),
   ];
   const running = reflectors.map((r) => r.run());
   // Bound service-account tokens rotate: the client and the watches read creds.token on every request.
@@ -94,7 +94,7 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
       health?.close();
       kubelet?.close();
       client.close();
-      common.agent.destroy();
+      transport.agent.destroy();
     },
   };
 }

@@ -1,10 +1,7 @@
-import type { KubeClient } from '../k8s/client';
 import { statusMessage } from '../k8s/client';
-import type { Credentials } from '../k8s/credentials';
 import { log } from '../log';
 import type { Keyed, Store } from './store';
-import { streamWatch, WatchFailure, type WatchEvent } from './watch-stream';
-import type https = require('node:https');
+import { streamWatch, WatchFailure, type WatchEvent, type WatchTransport } from './watch-stream';
 
 /** What a Reflector lists and watches, and how. */
 export interface ReflectorOptions<T> {
@@ -15,10 +12,8 @@ export interface ReflectorOptions<T> {
   fieldSelector?: string;
   /** Cuts an API object down to what the store keeps. */
   slim: (obj: any) => T;
-  client: KubeClient;
-  creds: Credentials;
-  agent: https.Agent;
-  userAgent: string;
+  /** Lists go through the client; watches through the transport (which holds the same client). */
+  transport: WatchTransport;
   /** Called on every restart of the watch, with why: "expired" (410, relist), "closed", "error". */
   onRestart?: (reason: string) => void;
 }
@@ -73,7 +68,7 @@ export class Reflector<T extends Keyed> {
 
   private async list(): Promise<void> {
     const path = this.query({});
-    const res = await this.opts.client.call('GET', path, { retry: true });
+    const res = await this.opts.transport.client.call('GET', path, { retry: true });
     if (res.status !== 200) throw new Error(`list ${path}: ${statusMessage(res)}`);
     this.store.replace((res.body.items ?? []).map(this.opts.slim));
     this.resourceVersion = res.body.metadata?.resourceVersion ?? '';
@@ -84,7 +79,7 @@ export class Reflector<T extends Keyed> {
     // A server-side timeout of 5–10 minutes, spread so that many agents do not rewatch together (client-go's choice).
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     const path = this.query({ watch: '1', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds), resourceVersion: this.resourceVersion ?? '' });
-    const { done, cancel } = streamWatch(this.opts.creds, this.opts.agent, path, (timeoutSeconds + 60) * 1000, (e) => this.apply(e), this.opts.userAgent);
+    const { done, cancel } = streamWatch(this.opts.transport, path, (timeoutSeconds + 60) * 1000, (e) => this.apply(e));
     this.cancel = cancel;
     await done;
   }

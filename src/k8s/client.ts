@@ -1,6 +1,7 @@
 import { CniError, ErrorCode } from '../cni/errors';
 import { ApiConnection, TransportError } from './connection';
 import type { Credentials } from './credentials';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { TlsSessionCache } from './tls-sessions';
 import { log, logEnabled } from '../log';
 
@@ -82,8 +83,7 @@ export class KubeClient {
     // Concatenated, not resolved: a server URL may carry a path prefix (a proxy such as Rancher's /k8s/clusters/<id>).
     const url = new URL(`${this.creds.server}${path}`);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
-    if (this.creds.token) headers.Authorization = `Bearer ${this.creds.token}`;
+    const headers = this.headers();
     if (payload) {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = String(payload.length);
@@ -96,6 +96,18 @@ export class KubeClient {
       // keep the text
     }
     return { status: res.status, body: parsed };
+  }
+
+  /** A watch (`path` with its query) as a stream of the client's HTTP/2 connection; undefined when the server speaks only HTTP/1.1. */
+  watchStream(path: string): Promise<ClientHttp2Stream | undefined> {
+    return this.connection.openStream(new URL(`${this.creds.server}${path}`), this.headers(), this.limits.requestTimeoutMs);
+  }
+
+  // The token is read per request: an agent's credentials are refreshed in place.
+  private headers(): Record<string, string> {
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.userAgent };
+    if (this.creds.token) headers.Authorization = `Bearer ${this.creds.token}`;
+    return headers;
   }
 
   /** Closes the connection so the process can exit promptly. */

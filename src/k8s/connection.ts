@@ -23,6 +23,12 @@ type Transport = { kind: 'h2'; session: http2.ClientHttp2Session } | { kind: 'ht
 // HTTP/2 connection-level headers (RFC 9113 §8.2.2) cannot be sent on a stream.
 const H1_ONLY_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host']);
 
+function h2HeadersOf(method: string, url: URL, headers: Record<string, string>): http2.OutgoingHttpHeaders {
+  const h2Headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': `${url.pathname}${url.search}` };
+  for (const [k, v] of Object.entries(headers)) if (!H1_ONLY_HEADERS.has(k.toLowerCase())) h2Headers[k.toLowerCase()] = v;
+  return h2Headers;
+}
+
 /**
  * The one TLS connection an invocation makes to the API server, opened on the first request. ALPN
  * picks HTTP/2, as the kube-apiserver speaks it, and every request is a stream multiplexed over that
@@ -42,6 +48,15 @@ export class ApiConnection {
     return transport.kind === 'h2'
       ? this.h2Request(transport.session, method, url, headers, payload, left)
       : this.h1Request(transport.agent, method, url, headers, payload, left);
+  }
+
+  /**
+   * A long-lived GET (a watch) as one more stream of this connection when it speaks HTTP/2; undefined
+   * on HTTP/1.1, whose one queued socket a watch would hold (the caller opens a connection of its own).
+   */
+  async openStream(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<http2.ClientHttp2Stream | undefined> {
+    const transport = await this.connect(url, timeoutMs);
+    return transport.kind === 'h2' ? transport.session.request(h2HeadersOf('GET', url, headers)) : undefined;
   }
 
   /** Closes the connection so the process can exit promptly. */
@@ -140,11 +155,9 @@ export class ApiConnection {
 
   private h2Request(session: http2.ClientHttp2Session, method: string, url: URL, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
-      const h2Headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': `${url.pathname}${url.search}` };
-      for (const [k, v] of Object.entries(headers)) if (!H1_ONLY_HEADERS.has(k.toLowerCase())) h2Headers[k.toLowerCase()] = v;
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = session.request(h2Headers);
+        stream = session.request(h2HeadersOf(method, url, headers));
       } catch (e) {
         // The session closed between connect() and here: a dropped connection, retriable.
         return reject(new TransportError('ECONNRESET', (e as Error).message));

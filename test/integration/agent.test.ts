@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { askAgent, metric } from '../helpers/agent';
 import { AGENT_NS, AgentNode, fromAgent, fromBraid, isWatch, until } from '../helpers/agent-node';
-import type { ApiCall, ApiServer } from '../helpers/apiserver.mjs';
+import { startApiServer, type ApiCall, type ApiServer } from '../helpers/apiserver.mjs';
 import { ok } from '../helpers/cni';
 import { addressesIn, hostLocalLeases, inSubnet, linksIn, v4SubnetAllocator } from '../helpers/host';
 import { NETWORKS, networkStatusOf, POD_ANNOTATIONS, useApiServer } from '../helpers/k8s';
@@ -29,6 +29,7 @@ describe('braid agent', () => {
     const subnet = node.nad('nad-a');
     const pod = node.pod('nad-a');
     await node.startAgent();
+    const listsAndWatches = api.calls.filter(fromAgent);
     api.resetCalls();
     const r = await pod.run('ADD', undefined, { NODE_OPTIONS: `--require=${PROBE}` });
     ok(r);
@@ -45,6 +46,11 @@ describe('braid agent', () => {
       expect.stringMatching(/^Add eth0 \[10\.250\.\d+\.\d+\/24\] from podnet$/),
       expect.stringMatching(new RegExp(`^Add net1 \\[10\\.250\\.\\d+\\.\\d+/24\\] from ${NS}/nad-a$`)),
     ]);
+    // One warm connection: lists, both watches, the PATCH and the events are streams of one HTTP/2 connection.
+    const everything = [...listsAndWatches, ...api.calls.filter(fromAgent)];
+    expect(listsAndWatches.filter(isWatch)).toHaveLength(2);
+    expect(new Set(everything.map((c) => c.connection)).size).toBe(1);
+    expect(everything[0].protocol).toBe('h2');
     expect(linksIn(pod.ns).sort()).toEqual(['eth0', 'net1']);
     expect(inSubnet(addressesIn(pod.ns, 'net1')[0], subnet)).toBe(true);
     const status = networkStatusOf(api, NS, pod.name);
@@ -191,5 +197,20 @@ describe('braid agent', () => {
     ok(await selecting.run('DEL', withAnnotations('nad-p')));
     expect(await resolves()).toBe(1);
     expect(await metric(agent.port, 'braid_agent_requests_total{op="report",outcome="ok"}')).toBe(1);
+  });
+
+  it('watches an HTTP/1.1-only API server on connections of its own, and serves as well', async () => {
+    const h1 = await startApiServer({ http1Only: true });
+    onTestFinished(() => h1.stop());
+    const node = new AgentNode(h1, nextSubnet);
+    node.nad('nad-h');
+    const pod = node.pod('nad-h');
+    await node.startAgent();
+    expect(h1.calls.filter((c) => fromAgent(c) && isWatch(c)).map((c) => c.protocol)).toEqual(['http/1.1', 'http/1.1']);
+    h1.resetCalls();
+    ok(await pod.run('ADD'));
+    expect(h1.calls.filter(fromBraid)).toEqual([]);
+    expect(h1.calls.filter((c) => fromAgent(c) && c.method === 'PATCH')).toHaveLength(1);
+    ok(await pod.run('DEL'));
   });
 });
