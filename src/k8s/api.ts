@@ -8,6 +8,8 @@ export interface NadObject {
   spec?: { config?: unknown };
   /** The nadDir manifest braid read it from (braid's own field: absent for an object from the API). */
   file?: string;
+  /** 'agent' when the node agent's cache answered instead of the API (braid's own field, for the log). */
+  via?: 'agent';
 }
 
 const enc = encodeURIComponent;

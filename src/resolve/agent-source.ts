@@ -41,8 +41,10 @@ export function agentSource(config: BraidConfig, ref: PodRef, { nads: refs, podK
   // One request on the held connection; undefined (after falling back) when the agent is unusable.
   async function ask<T>(req: Parameters<AgentConnection['request']>[0], timeoutMs: number): Promise<T | undefined> {
     let reply: T | ErrorReply;
+    const sent = performance.now();
     try {
       reply = await (await conn).request<T>(req, timeoutMs);
+      log('verbose', 'agent round trip', () => ({ op: req.op, ok: (reply as ErrorReply).ok !== false, durationMs: Math.round((performance.now() - sent) * 10) / 10 }));
     } catch (e) {
       if (!(e instanceof AgentUnavailable)) throw e;
       await fallBack(e.message, e.noAgent ? 'verbose' : 'warning'); // a node without an agent is normal
@@ -79,11 +81,11 @@ export function agentSource(config: BraidConfig, ref: PodRef, { nads: refs, podK
       async getNad(namespace, name) {
         const s = await snapshot;
         const hit = s?.nads.find((n) => nadKey(n) === `${namespace}/${name}`);
-        if (hit) return hit.nad;
+        if (hit) return hit.nad && { ...hit.nad, via: 'agent' }; // no nad: the agent knows it does not exist
         // A NAD the prefetch did not cover (none should be): asked on the same connection.
         const more = s && await ask<ResolveReply>({ v: PROTOCOL_VERSION, op: 'resolve', pod, nads: [{ namespace, name }], podKnown: true }, RESOLVE_BOUND_MS);
         const found = more?.nads.find((n) => nadKey(n) === `${namespace}/${name}`);
-        if (found) return found.nad;
+        if (found) return found.nad && { ...found.nad, via: 'agent' };
         return (await fallBack(`the agent did not answer for NAD ${namespace}/${name}`)).nads!.getNad(namespace, name);
       },
     },

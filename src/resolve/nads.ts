@@ -99,9 +99,10 @@ export async function openNadDir(dir: string): Promise<NadSource> {
 // Errors about the NAD's config point into the JSON text held by spec.config.
 const SPEC_CONFIG = '/spec/config';
 
-/** Where a NAD was read, for the log: its nadDir manifest, or the API. */
+/** Where a NAD was read, for the log: its nadDir manifest, the node agent's cache, or the API. */
 export function nadOrigin(nad: NadObject): string {
-  return nad.file ? `nadDir ${nad.file}` : 'NAD from the API';
+  if (nad.file) return `nadDir ${nad.file}`;
+  return nad.via === 'agent' ? "NAD from the agent's cache" : 'NAD from the API';
 }
 
 /**

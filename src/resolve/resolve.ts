@@ -4,7 +4,7 @@ import type { BraidConfig } from '../config/braid-config';
 import { chainBaseDir, findNetworkByName, loadChainDir, normalizeNetwork, resolveNetworkFromDisk, type NetworkConfig } from '../config/netconf';
 import { isStaticPod, podFromCniArgs, type PodRef } from '../k8s/pod';
 import type { StatusWriter } from '../k8s/status-writer';
-import { log, logEnabled } from '../log';
+import { log } from '../log';
 import { buildPlan, type Attachment, type PlanInput, type Selection } from '../plan/plan';
 import { isDns1123Subdomain } from '../selection/names';
 import {
@@ -14,6 +14,7 @@ import {
   parseNetworksAnnotation,
   type NetworkSelection,
 } from '../selection/networks';
+import { logChoices } from './choices';
 import { apiConfigured, nadOrigin, networkFromNad, openNadDir, type NadSource } from './nads';
 import { agentAsk, kubeletPodDevices, openSource, type InputSource, type PodReader } from './source';
 
@@ -241,15 +242,6 @@ export async function resolveAttachments(req: Request, config: BraidConfig, give
   const plan = buildPlan(input);
   logChoices(plan, [input.clusterNetwork, ...input.secondaries]);
   return { plan, pod, status };
-}
-
-// verbose: each attachment with where its config came from and what chose it (buildPlan keeps the order).
-function logChoices(plan: Attachment[], selections: Selection[]): void {
-  if (!logEnabled('verbose')) return;
-  plan.forEach((att, i) => log('verbose', 'network chosen', {
-    network: att.network, ifname: att.ifname, from: selections[i].source?.from, by: selections[i].source?.by,
-    plugins: att.config.plugins.map((p) => p.type).join(','),
-  }));
 }
 
 /**

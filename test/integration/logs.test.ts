@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
 import { braidConf, fakeCalls, ok } from '../helpers/cni';
 import { hostLocalLeases, hostOf, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
+import { AgentNode, AGENT_NS } from '../helpers/agent-node';
 import type { ApiServer } from '../helpers/apiserver.mjs';
 import { NETWORKS, useApiServer } from '../helpers/k8s';
 
@@ -176,6 +177,25 @@ describe('verbose', () => {
     // the failed ADD, then the rollback's DELs, last attachment first
     expect(calls).toEqual([['ADD', 'bridge', '0'], ['ADD', 'fake', '1'], ['DEL', 'fake', '0'], ['DEL', 'bridge', '0']]);
     expect(linksIn(path.basename(w.netns))).toEqual([]);
+  });
+});
+
+describe('verbose with the node agent', () => {
+  it('names the agent\'s cache as the NAD\'s source and shows the agent round trips instead of API ones', async () => {
+    const node = new AgentNode(api, nextSubnet);
+    node.nad('mv-agent');
+    const pod = node.pod('mv-agent');
+    await node.startAgent();
+    const added = await pod.run('ADD');
+    ok(added);
+    expect(entries(added.stderr, 'network chosen')[1]).toEqual({
+      network: `${AGENT_NS}/mv-agent`, ifname: 'net1', from: "NAD from the agent's cache", by: `pod annotation ${NETWORKS}`, plugins: 'macvlan',
+    });
+    const trips = entries(added.stderr, 'agent round trip');
+    expect(trips.map((t) => [t.op, t.ok])).toEqual([['resolve', 'true'], ['report', 'true']]);
+    for (const t of trips) expect(Number(t.durationMs)).toBeGreaterThan(0);
+    expect(entries(added.stderr, 'API round trip')).toEqual([]);
+    ok(await pod.run('DEL'));
   });
 });
 
