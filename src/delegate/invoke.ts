@@ -5,6 +5,7 @@ import type { NetworkConfig } from '../config/netconf';
 import { runPlugin } from './exec';
 import { findPlugin } from './find';
 import { log, passPluginStderr, type LogFields } from '../log';
+import { elapsedMs, startTimer } from '../timing';
 
 /** The CNI_* values and limits delegate calls run with. */
 export interface DelegateEnv {
@@ -66,9 +67,9 @@ async function invoke(command: string, plugin: Record<string, unknown>, request:
   for (const k of Object.keys(perOp)) if (childEnv[k] === undefined) delete childEnv[k];
   const about = (): LogFields => ({ command, plugin: type, network: request.name, ...(childEnv.CNI_IFNAME ? { ifname: env.ifname } : {}) });
   log('debug', 'delegate stdin', () => ({ ...about(), stdin: request })); // redacted by the log
-  const started = performance.now();
+  const started = startTimer();
   const out = await runPlugin(file, { env: childEnv, stdin: JSON.stringify(request), timeoutMs: env.timeoutMs });
-  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  const durationMs = elapsedMs(started);
   log('verbose', 'delegate call', () => ({ ...about(), exitCode: out.exitCode, durationMs }));
   if (out.stderr) passPluginStderr(out.stderr, out.exitCode !== 0, about()); // spec §4: the delegate's stderr goes to ours
   if (out.exitCode !== 0) throw delegateError(type, out.stdout, out.stderr);

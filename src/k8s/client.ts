@@ -4,6 +4,7 @@ import type { Credentials } from './credentials';
 import type { ClientHttp2Stream } from 'node:http2';
 import type { TlsSessionCache } from './tls-sessions';
 import { log, logEnabled } from '../log';
+import { elapsedMs, startTimer } from '../timing';
 
 /** Time limits for API calls. */
 export interface ClientLimits {
@@ -31,9 +32,9 @@ export function statusMessage(res: ApiResponse): string {
 }
 
 // verbose: one line per HTTP round trip (method, path, status or transport error, time); never a header.
-function logRoundTrip(method: string, path: string, status: number | string, started: number, attempt: number): void {
+function logRoundTrip(method: string, path: string, status: number | string, started: bigint, attempt: number): void {
   if (!logEnabled('verbose')) return;
-  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  const durationMs = elapsedMs(started);
   log('verbose', 'API round trip', { method, path, status, durationMs, ...(attempt > 1 ? { attempt } : {}) });
 }
 
@@ -54,7 +55,7 @@ export class KubeClient {
     let delay = 100;
     let last = '';
     for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
+      const started = startTimer();
       try {
         const timeout = Math.max(1, Math.min(this.limits.requestTimeoutMs, deadline - Date.now()));
         const res = await this.once(method, path, timeout, opts.body, opts.contentType);
