@@ -4,6 +4,7 @@ import type { BraidConfig } from '../config/braid-config';
 import type { PodRef } from '../k8s/pod';
 import type { StatusWriter } from '../k8s/status-writer';
 import { log } from '../log';
+import { elapsedMs, startTimer } from '../timing';
 import { AgentConnection, AgentUnavailable } from './agent-client';
 import { openDirectSource, type AgentAsk, type InputSource } from './source';
 
@@ -41,10 +42,10 @@ export function agentSource(config: BraidConfig, ref: PodRef, { nads: refs, podK
   // One request on the held connection; undefined (after falling back) when the agent is unusable.
   async function ask<T>(req: Parameters<AgentConnection['request']>[0], timeoutMs: number): Promise<T | undefined> {
     let reply: T | ErrorReply;
-    const sent = performance.now();
+    const sent = startTimer();
     try {
       reply = await (await conn).request<T>(req, timeoutMs);
-      log('verbose', 'agent round trip', () => ({ op: req.op, ok: (reply as ErrorReply).ok !== false, durationMs: Math.round((performance.now() - sent) * 10) / 10 }));
+      log('verbose', 'agent round trip', () => ({ op: req.op, ok: (reply as ErrorReply).ok !== false, durationMs: elapsedMs(sent) }));
     } catch (e) {
       if (!(e instanceof AgentUnavailable)) throw e;
       await fallBack(e.message, e.noAgent ? 'verbose' : 'warning'); // a node without an agent is normal
