@@ -1,4 +1,6 @@
+import fs = require('node:fs');
 import net = require('node:net');
+import path = require('node:path');
 import { PROTOCOL_VERSION, type AgentRequest, type ErrorReply } from '../agent/protocol';
 
 // The exec'd side of the agent socket: node:net only (no https, tls or gRPC). Replies arrive in request
@@ -19,6 +21,22 @@ function connectFailure(e: NodeJS.ErrnoException, socket: string): string {
   return `cannot connect to ${socket}: ${e.code ?? e.message}`;
 }
 
+// braid runs as root and runs what the agent answers: only a socket its own user made, in a directory
+// nobody else can write to, is trusted. undefined when trusted or absent (connect then says why).
+function untrusted(socket: string): string | undefined {
+  const uid = process.getuid?.() ?? 0;
+  const dir = path.dirname(socket);
+  try {
+    for (const [file, st] of [[socket, fs.statSync(socket)], [dir, fs.statSync(dir)]] as const) {
+      if (st.uid !== uid) return `${file} is owned by uid ${st.uid}, not ${uid}`;
+    }
+    if ((fs.statSync(dir).mode & 0o022) !== 0) return `${dir} is writable by group or others`;
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
 /** One connection to the agent, held for a whole ADD. */
@@ -36,6 +54,8 @@ export class AgentConnection {
 
   /** Connects within `timeoutMs` (a live agent's kernel backlog accepts at once, even when it is busy). */
   static open(socket: string, timeoutMs: number): Promise<AgentConnection> {
+    const distrust = untrusted(socket);
+    if (distrust) return Promise.reject(new AgentUnavailable(`untrusted socket: ${distrust}`));
     return new Promise((resolve, reject) => {
       const sock = net.createConnection(socket);
       const timer = setTimeout(() => {

@@ -112,7 +112,7 @@ describe('braid without a working agent', () => {
     expect(node.sb.cacheFiles()).toEqual([]);
   });
 
-  it('a stale socket (its agent was killed) is refused: ADD takes the direct path; a new agent replaces it and serves', async () => {
+  it('a stale socket (its agent was killed) is refused: ADD takes the direct path; a new agent replaces it (0600 in a 0700 dir) and serves', async () => {
     const { node, pod } = await nodeWithAgent();
     node.agent!.signal('SIGKILL');
     await node.agent!.exited;
@@ -125,6 +125,7 @@ describe('braid without a working agent', () => {
     const again = await node.startAgent();
     expect(again.stderr()).toContain(`removing stale socket ${node.socket}`);
     expect(fs.statSync(node.socket).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(node.socket)).mode & 0o777).toBe(0o700);
     api.resetCalls();
     const second = node.pod('nad-a');
     ok(await second.run('ADD'));
@@ -142,6 +143,21 @@ describe('braid without a working agent', () => {
     const r = await pod.run('ADD');
     ok(r);
     expect(r.stderr).toContain('agent: protocol version mismatch: the agent speaks 99, braid 1; using the direct path');
+    await attachedThenClean(node, pod);
+  });
+
+  it('a socket in a directory others can write to is not trusted: braid takes the direct path', async () => {
+    const node = new AgentNode(api, nextSubnet);
+    node.nad('nad-a');
+    const pod = node.pod('nad-a');
+    fs.mkdirSync(path.dirname(node.socket));
+    fs.chmodSync(path.dirname(node.socket), 0o777);
+    const fake = net.createServer((c) => c.on('data', () => c.write('{"v":1,"ok":true,"nads":[]}\n')));
+    await new Promise<void>((r) => fake.listen(node.socket, () => r()));
+    onTestFinished(() => new Promise<void>((r) => fake.close(() => r())));
+    const r = await pod.run('ADD');
+    ok(r);
+    expect(r.stderr).toContain(`agent: untrusted socket: ${path.dirname(node.socket)} is writable by group or others; using the direct path`);
     await attachedThenClean(node, pod);
   });
 });
