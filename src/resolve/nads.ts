@@ -5,6 +5,8 @@ import type { BraidConfig } from '../config/braid-config';
 import { findNetworkByName, normalizeNetwork, type NetworkConfig } from '../config/netconf';
 import type { KubeApi, NadObject } from '../k8s/api';
 import type { Credentials } from '../k8s/credentials';
+import { log } from '../log';
+import { nadNameProblem, namespaceProblem } from '../selection/names';
 
 /** The NAD annotation naming the device-plugin resource its attachments need. */
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
@@ -82,6 +84,11 @@ export async function openNadDir(dir: string): Promise<NadSource> {
     for (const item of items as NadObject[]) {
       if ((item as { kind?: string })?.kind !== 'NetworkAttachmentDefinition' || !item.metadata?.name) continue;
       const namespace = item.metadata.namespace || 'default';
+      const problem = nadNameProblem(String(item.metadata.name)) ?? namespaceProblem(String(namespace));
+      if (problem) {
+        log('warning', `nadDir manifest ${full}: NetworkAttachmentDefinition ${problem}; ignored, as the API server would refuse it`);
+        continue;
+      }
       byKey.set(`${namespace}/${item.metadata.name}`, { ...item, metadata: { ...item.metadata, namespace }, file: full });
     }
   }

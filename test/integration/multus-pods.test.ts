@@ -106,6 +106,17 @@ describe('NAD names are DNS-1123 subdomains', () => {
     expect(hostLocalLeases(n.sb.ipamDir)).toEqual([]);
   });
 
+  it('ignores a nadDir manifest whose name the API server would refuse, with a warning naming the file', () => {
+    const n = new ClusterlessNode();
+    n.manifest('upper.yaml', 'apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: Macvlan_A\nspec:\n  config: \'{"cniVersion": "1.0.0", "type": "macvlan"}\'\n');
+    const config = n.conf({ delegates: [clusterNetwork(n, 232)], binDir: REFERENCE_PLUGINS, logLevel: 'warning' });
+    const pod = n.pod();
+    const r = n.run('ADD', pod, config, { [NETWORKS]: 'macvlan-a' });
+    expect(failed(r, 7)).toContain('NetworkAttachmentDefinition default/macvlan-a not found');
+    expect(r.stderr).toMatch(/upper\.yaml: NetworkAttachmentDefinition name "Macvlan_A" is not a valid DNS-1123 subdomain; ignored/);
+    expect(linksIn(pod.ns)).toEqual([]);
+  });
+
   it('refuses a namespace with a dot (namespaces are DNS-1123 labels), code 7 naming it', () => {
     const n = new ClusterlessNode();
     const config = n.conf({ delegates: [clusterNetwork(n, 232)], binDir: REFERENCE_PLUGINS });
