@@ -1,3 +1,4 @@
+import type { Agent } from 'node:http';
 import https = require('node:https');
 import type { KubeClient } from '../k8s/client';
 import type { Credentials } from '../k8s/credentials';
@@ -19,13 +20,15 @@ export class WatchFailure extends Error {
 export interface WatchTransport {
   client: KubeClient;
   creds: Credentials;
-  /** For an HTTP/1.1-only server: the watches' own keep-alive connections (a watch holds one for minutes). */
-  agent: https.Agent;
+  /** For an HTTP/1.1-only (or plain http://) server: the watches' own keep-alive connections (a watch holds one for minutes). */
+  agent: Agent;
   userAgent: string;
 }
 
-/** The https.Agent for watches on an HTTP/1.1-only server: TLS verified and authenticated as the credentials say. */
-export function watchAgent(creds: Credentials): https.Agent {
+/** The agent for watches on an HTTP/1.1-only server: TLS verified and authenticated as the credentials say (plain for an http:// server). */
+export function watchAgent(creds: Credentials): Agent {
+  // A plain http:// server (kubectl proxy, a local API server), as the KubeClient allows it.
+  if (creds.server.startsWith('http://')) return new (require('node:http') as typeof import('node:http')).Agent({ keepAlive: true });
   const tlsOptions = { ca: creds.ca, cert: creds.cert, key: creds.key, rejectUnauthorized: !creds.insecureSkipTLSVerify };
   return new https.Agent({ keepAlive: true, ...tlsOptions, ...(creds.tlsServerName ? { servername: creds.tlsServerName } : {}) });
 }
@@ -96,7 +99,9 @@ export function streamWatch(t: WatchTransport, path: string, idleMs: number, onE
       }
       const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': t.userAgent };
       if (t.creds.token) headers.Authorization = `Bearer ${t.creds.token}`;
-      const req = https.request(new URL(`${t.creds.server}${path}`), { method: 'GET', agent: t.agent, headers }, (res) => consume(path, res, res.statusCode ?? 0, onEvent, settle));
+      const url = new URL(`${t.creds.server}${path}`);
+      const client = url.protocol === 'http:' ? require('node:http') as typeof import('node:http') : https;
+      const req = client.request(url, { method: 'GET', agent: t.agent, headers }, (res) => consume(path, res, res.statusCode ?? 0, onEvent, settle));
       close = () => req.destroy();
       req.setTimeout(idleMs, () => settle(new Error(`watch ${path}: nothing received for ${idleMs} ms`)));
       req.on('error', (e) => settle(e));

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AgentNode, fromAgent, fromBraid, isWatch } from '../helpers/agent-node';
 import { startApiServer, type ApiServer } from '../helpers/apiserver.mjs';
 import { REFERENCE_PLUGINS, FIXTURE_PLUGINS, runBraid, runBraidAsync, type BraidOutcome } from '../helpers/braid';
 import { braidConf, fakeCalls, failed, ok } from '../helpers/cni';
-import { addressesIn, linksIn, PodSandbox } from '../helpers/host';
+import { addressesIn, linksIn, PodSandbox, v4SubnetAllocator } from '../helpers/host';
 import { NETWORKS, networkStatusOf } from '../helpers/k8s';
 
 // Malformed input from the runtime gets a CNI error naming the field, and no delegate runs. Also: a
-// kubeconfig with a plain http:// server works, as client-go allows. Addresses: 10.250.234.0/24 - 10.250.235.0/24.
+// kubeconfig with a plain http:// server works, as client-go allows. Addresses: 10.250.234.0/24 - 10.250.235.0/24,
+// and 10.250.238.0/24 - 10.250.239.0/24 for the agent's node (no address on the host).
 
 let pod: PodSandbox;
 beforeEach(() => {
@@ -119,5 +121,22 @@ describe('a kubeconfig whose server is plain http:// (kubectl proxy, a local API
     expect(networkStatusOf(server, 'team-a', name).map((s: { name: string }) => s.name)).toEqual(['podnet', 'team-a/side']);
     ok(await run('DEL'));
     expect(linksIn(pod.ns)).toEqual([]);
+  });
+
+  it('serves the resident agent too: it lists and watches over plain HTTP and answers the ADD', async () => {
+    const node = new AgentNode(server, v4SubnetAllocator(238, 2));
+    node.nad('side-ag', 'team-ag');
+    const agentPod = node.pod('side-ag');
+    const agent = await node.startAgent();
+    expect(agent.stderr()).toMatch(/server http:\/\/127\.0\.0\.1:\d+ is plain http:\/\//);
+    expect(server.calls.some((c) => fromAgent(c) && isWatch(c))).toBe(true);
+    server.resetCalls();
+    const a = await agentPod.run('ADD');
+    ok(a);
+    expect(a.stderr).not.toContain('direct path'); // the agent answered
+    expect(server.calls.filter(fromBraid)).toEqual([]);
+    expect(linksIn(agentPod.ns).sort()).toEqual(['eth0', 'net1']);
+    ok(await agentPod.run('DEL'));
+    expect(linksIn(agentPod.ns)).toEqual([]);
   });
 });
