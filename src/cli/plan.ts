@@ -4,7 +4,7 @@ import type { BraidConfig } from '../config/braid-config';
 import { findPlugin } from '../delegate/find';
 import { defaultRouteChange } from '../plan/default-route';
 import { buildPlan } from '../plan/plan';
-import { openNadDir } from '../resolve/nads';
+import { openApi, openNadDir } from '../resolve/nads';
 import { POD_ANNOTATIONS_CAPABILITY, resolveInputs, type GivenInputs } from '../resolve/resolve';
 import { writeAll } from '../stdio';
 import { flag, outputFormat, runCommand, UsageError, type CommandSpec, type ParsedArgs } from './args';
@@ -81,9 +81,11 @@ async function makePlan(parsed: ParsedArgs): Promise<PlanView> {
     path: (process.env.CNI_PATH ?? '').split(':').filter(Boolean),
   };
   const devicesFile = flag(parsed, 'devices');
+  // A dry run writes nothing: the API is opened without the TLS session cache, and the agent is not asked.
+  const nads = nadDir ? await openNadDir(nadDir) : await openApi(config, { tlsSessions: false });
   const given: GivenInputs = {
     pod: { ref: { namespace: pod.namespace, name: pod.name, uid: pod.uid, infraContainerID: containerID }, annotations: pod.annotations, exists: true, uid: pod.uid || undefined },
-    ...(nadDir ? { nads: await openNadDir(nadDir) } : {}),
+    ...(nads ? { nads } : {}),
     ...(devicesFile ? { devices: await readDevicesFile(devicesFile) } : {}),
   };
   const { input } = await resolveInputs(req, config, given);

@@ -33,8 +33,11 @@ export async function apiCredentials(config: BraidConfig): Promise<Credentials |
   return kubeconfigCredentials(config.kubeconfig, (text) => yaml.load(text));
 }
 
-/** Opens the Kubernetes API when a kubeconfig is configured or braid runs in-cluster; undefined otherwise. */
-export async function openApi(config: BraidConfig): Promise<KubeApi | undefined> {
+/**
+ * Opens the Kubernetes API when a kubeconfig is configured or braid runs in-cluster; undefined otherwise.
+ * TLS sessions are resumed from and saved to `<cniDir>/tls-sessions` unless `tlsSessions` is false.
+ */
+export async function openApi(config: BraidConfig, opts: { tlsSessions?: boolean } = {}): Promise<KubeApi | undefined> {
   const creds = await apiCredentials(config);
   if (!creds) return undefined;
   const [{ KubeClient }, { KubeApi }, { TlsSessionCache, TLS_SESSION_DIR }] = await Promise.all([import('../k8s/client'), import('../k8s/api'), import('../k8s/tls-sessions')]);
@@ -42,7 +45,7 @@ export async function openApi(config: BraidConfig): Promise<KubeApi | undefined>
     requestTimeoutMs: config.kubeRequestTimeout * 1000,
     totalTimeoutMs: config.kubeTimeout * 1000,
     attempts: 5,
-  }, new TlsSessionCache(path.join(config.cniDir, TLS_SESSION_DIR), creds));
+  }, opts.tlsSessions === false ? undefined : new TlsSessionCache(path.join(config.cniDir, TLS_SESSION_DIR), creds));
   return new KubeApi(client);
 }
 

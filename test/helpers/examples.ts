@@ -14,6 +14,7 @@ export function runnableExample(file: string, dir: string): string {
     delete p.kubeconfig;
     delete p.readinessindicatorfile;
     p.confDir = EXAMPLES;
+    p.cniDir = path.join(dir, 'cache'); // never the host's /var/lib/cni/multus
     if (typeof p.clusterNetwork === 'string' && p.clusterNetwork.includes('/')) p.clusterNetwork = path.join(EXAMPLES, path.basename(p.clusterNetwork));
   }
   const out = path.join(dir, file);

@@ -170,6 +170,7 @@ describe('braid plan --kubeconfig', () => {
       'GET /apis/k8s.cni.cncf.io/v1/namespaces/kube-system/network-attachment-definitions/cilium',
       'GET /apis/k8s.cni.cncf.io/v1/namespaces/team-p/network-attachment-definitions/mv',
     ]);
+    expect(fs.existsSync(path.join(sb.dir, 'cache')), 'plan wrote into cniDir (TLS sessions?)').toBe(false);
   });
 
   it('a NAD the cluster does not have fails as ADD does (code 7, named)', async () => {
