@@ -105,9 +105,11 @@ function readJsonFile(file: string): unknown {
   }
 }
 
+// As containerd (go-cni) and CRI-O (ocicni) list them.
 const CONF_EXTENSIONS = ['.conf', '.json', '.conflist'];
 
-function confFiles(dir: string): string[] {
+/** The conf files of `dir` in the order libcni, containerd and CRI-O consider them (lexical; .conf, .conflist, .json). */
+export function confFiles(dir: string): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);

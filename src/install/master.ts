@@ -1,6 +1,6 @@
 import fs = require('node:fs');
 import path = require('node:path');
-import { loadNetworkFile, type NetworkConfig } from '../config/netconf';
+import { confFiles, loadNetworkFile, type NetworkConfig } from '../config/netconf';
 
 /** The cluster network's conf that braid's config is generated from. */
 export interface Master {
@@ -19,20 +19,6 @@ export interface ConfScan {
 
 // Meta-plugins cannot be braid's cluster network: taking one would make braid call itself or Multus.
 const META_TYPES = new Set(['braid', 'multus', 'multus-shim']);
-// As containerd (go-cni) and CRI-O (ocicni) list them: these extensions, in lexical order.
-const EXTENSIONS = new Set(['.conf', '.conflist', '.json']);
-
-/** The conf files of `dir` in the order containerd and CRI-O consider them (lexical, .conf/.conflist/.json). */
-export function runtimeOrder(dir: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => EXTENSIONS.has(path.extname(n))).sort().map((n) => path.join(dir, n));
-}
-
 function load(file: string): Master {
   const text = fs.readFileSync(file, 'utf8');
   return { file, net: loadNetworkFile(file, ''), text };
@@ -44,7 +30,7 @@ function load(file: string): Master {
  */
 export function scanConfDir(dir: string, ownName: string, masterName = ''): ConfScan {
   const scan: ConfScan = { skipped: [] };
-  for (const file of runtimeOrder(dir)) {
+  for (const file of confFiles(dir)) {
     let candidate: Master;
     try {
       candidate = load(file);
@@ -76,9 +62,9 @@ export function capabilitiesOf(net: NetworkConfig): string[] {
   return [...names].sort();
 }
 
-/** The conf the runtime loads as its default network: the first of runtimeOrder that parses as one. */
+/** The conf the runtime loads as its default network: the first of confFiles that parses as one. */
 export function runtimeDefault(dir: string): string | undefined {
-  return runtimeOrder(dir).find((file) => {
+  return confFiles(dir).find((file) => {
     try {
       loadNetworkFile(file, '');
       return true;
