@@ -1,9 +1,8 @@
 import { parseBraidConfig } from '../config/braid-config';
 import type { NetworkConfig } from '../config/netconf';
+import { POD_ANNOTATIONS_CAPABILITY } from '../resolve/resolve';
 import { capabilitiesOf } from './master';
 
-/** The capability containerd and CRI-O use to hand braid the pod's annotations (no pod GET on ADD). */
-export const POD_ANNOTATIONS_CAPABILITY = 'io.kubernetes.cri.pod-annotations';
 /** The generated network's name unless --override-network-name (Multus uses "multus-cni-network"). */
 export const DEFAULT_NETWORK_NAME = 'braid-cni-network';
 
