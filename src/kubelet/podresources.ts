@@ -4,6 +4,7 @@ import { fromJSON } from '@grpc/proto-loader';
 import { CniError, ErrorCode } from '../cni/errors';
 import descriptor from '../generated/podresources-descriptor.json';
 import { log } from '../log';
+import { elapsedMs, startTimer } from '../timing';
 import { addDevices, checkpointDevices, type DeviceMap } from './checkpoint';
 
 // Loaded only when a selected NAD names a resourceName: gRPC costs tens of milliseconds to load.
@@ -37,8 +38,18 @@ function getUnavailable(e: grpc.ServiceError): boolean {
   return e.code === grpc.status.UNIMPLEMENTED || (e.code === grpc.status.UNKNOWN && String(e.details ?? e.message).includes(GET_DISABLED));
 }
 
-function call<Req, Res>(fn: Unary<Req, Res>, client: Lister, req: Req, deadline: number): Promise<Res> {
-  return new Promise((resolve, reject) => fn.call(client, req, { deadline }, (err, res) => (err ? reject(err) : resolve(res))));
+// One gRPC call; at verbose, one 'kubelet round trip' line with its status and duration.
+async function call<Req, Res>(method: string, fn: Unary<Req, Res>, client: Lister, req: Req, deadline: number): Promise<Res> {
+  const started = startTimer();
+  const done = (status: string) => log('verbose', 'kubelet round trip', () => ({ method, status, durationMs: elapsedMs(started) }));
+  try {
+    const res = await new Promise<Res>((resolve, reject) => fn.call(client, req, { deadline }, (err, r) => (err ? reject(err) : resolve(r))));
+    done('OK');
+    return res;
+  } catch (e) {
+    done(grpc.status[(e as grpc.ServiceError).code] ?? 'error');
+    throw e;
+  }
 }
 
 function devicesOf(pod: PodResources | undefined): DeviceMap {
@@ -71,14 +82,14 @@ export class PodResourcesClient {
     let method: 'Get' | 'List' = 'Get';
     try {
       try {
-        const res = await call(client.Get, client, { podName: pod.name, podNamespace: pod.namespace }, deadline);
+        const res = await call('Get', client.Get, client, { podName: pod.name, podNamespace: pod.namespace }, deadline);
         return devicesOf(res.podResources);
       } catch (e) {
         if (!getUnavailable(e as grpc.ServiceError)) throw e;
         log('verbose', `kubelet pod-resources Get is unavailable (${(e as Error).message}); using List`);
       }
       method = 'List';
-      const res = await call(client.List, client, {}, deadline);
+      const res = await call('List', client.List, client, {}, deadline);
       return devicesOf(res.podResources.find((p) => p.name === pod.name && p.namespace === pod.namespace));
     } catch (e) {
       const why = (e as grpc.ServiceError).code === grpc.status.DEADLINE_EXCEEDED

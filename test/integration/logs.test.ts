@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
 import { braidConf, fakeCalls, ok } from '../helpers/cni';
 import { hostLocalLeases, hostOf, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
 import { AgentNode, AGENT_NS } from '../helpers/agent-node';
 import type { ApiServer } from '../helpers/apiserver.mjs';
-import { NETWORKS, useApiServer } from '../helpers/k8s';
+import { NETWORKS, RESOURCE_NAME, useApiServer } from '../helpers/k8s';
+import { startKubelet } from '../helpers/kubelet.mjs';
 
 // What braid's log tells an operator: the real executable, exec'd as a runtime does, in real netns with
 // the reference plugins, talking HTTPS (with a bearer token) to the test kube-apiserver.
@@ -177,6 +178,24 @@ describe('verbose', () => {
     // the failed ADD, then the rollback's DELs, last attachment first
     expect(calls).toEqual([['ADD', 'bridge', '0'], ['ADD', 'fake', '1'], ['DEL', 'fake', '0'], ['DEL', 'bridge', '0']]);
     expect(linksIn(path.basename(w.netns))).toEqual([]);
+  });
+});
+
+describe('verbose with the kubelet', () => {
+  it('shows each pod-resources call with its gRPC status and duration', async () => {
+    const w = world({ [NETWORKS]: 'vf-net' });
+    api.addNad('team-logs', 'vf-net', { cniVersion: '1.0.0', name: 'vf-net', type: 'fake' }, { [RESOURCE_NAME]: 'example.com/vf' });
+    const [namespace, name] = w.pod.split('/');
+    const kubelet = await startKubelet({ get: 'unimplemented', pods: [{ name, namespace, containers: [{ devices: [{ resourceName: 'example.com/vf', deviceIds: ['0000:03:02.1'] }] }] }] });
+    onTestFinished(() => kubelet.stop());
+    const conf = w.conf({ logLevel: 'verbose', kubeletSocket: kubelet.socket, deviceInfoDir: path.join(w.sb.dir, 'devinfo'), pciDevicesDir: path.join(w.sb.dir, 'pci') });
+    const added = await w.run('ADD', conf);
+    ok(added);
+    const trips = entries(added.stderr, 'kubelet round trip');
+    expect(trips.map((t) => [t.method, t.status])).toEqual([['Get', 'UNIMPLEMENTED'], ['List', 'OK']]);
+    for (const t of trips) expect(Number(t.durationMs)).toBeGreaterThan(0);
+    expect(fakeCalls(w.sb.fakeLog)[0].config.deviceID).toBe('0000:03:02.1');
+    ok(await w.run('DEL', conf));
   });
 });
 
