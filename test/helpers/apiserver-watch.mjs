@@ -6,6 +6,8 @@
 // WatchedMaps, so every create, update and delete (tests' addPod/addNad/deletePod/deleteNad, PATCH/PUT/
 // DELETE requests, reset()) becomes a watch event.
 
+import { statusBody } from './apiserver.mjs';
+
 const clone = (o) => JSON.parse(JSON.stringify(o));
 
 /** Resources that can be listed and watched: URL segment → [API prefix, List kind, map name]. */
@@ -29,11 +31,20 @@ function fieldValue(obj, field) {
   return field.split('.').reduce((o, k) => (o === undefined || o === null ? undefined : o[k]), obj) ?? '';
 }
 
+/** A fieldSelector the server cannot parse: 400 BadRequest. */
+class SelectorError extends Error {}
+
+/** [status, body] of a request whose fieldSelector does not parse, or rethrows. */
+function badSelector(e) {
+  if (!(e instanceof SelectorError)) throw e;
+  return [400, statusBody(400, 'BadRequest', e.message)];
+}
+
 /** A predicate for `fieldSelector` (comma-separated `a.b=v` / `a.b!=v`) and the namespace of the URL. */
 function selector(query, namespace) {
   const terms = (query.get('fieldSelector') ?? '').split(',').filter(Boolean).map((t) => {
     const m = t.match(/^([^!=]+)(!=|==|=)(.*)$/);
-    if (!m) throw Object.assign(new Error(`invalid field selector: ${t}`), { status: 400 });
+    if (!m) throw new SelectorError(`invalid field selector: ${t}`);
     return { field: m[1].trim(), negate: m[2] === '!=', value: m[3].trim() };
   });
   return (obj) => obj !== undefined
@@ -120,7 +131,12 @@ export class WatchHub {
     const coll = collectionOf(call.path);
     const query = new URLSearchParams(call.query);
     if (!coll || query.get('watch') === 'true' || query.get('watch') === '1') return undefined;
-    const match = selector(query, coll.namespace);
+    let match;
+    try {
+      match = selector(query, coll.namespace);
+    } catch (e) {
+      return badSelector(e);
+    }
     const items = [...this.server[coll.res.map].values()].filter(match).map(clone);
     return [200, { kind: coll.res.kind, apiVersion: coll.res.apiVersion, metadata: { resourceVersion: String(this.server.resourceVersion) }, items }];
   }
@@ -135,7 +151,15 @@ export class WatchHub {
   stream(call, res) {
     const coll = collectionOf(call.path);
     const query = new URLSearchParams(call.query);
-    const match = selector(query, coll.namespace);
+    let match;
+    try {
+      match = selector(query, coll.namespace);
+    } catch (e) {
+      const [status, body] = badSelector(e);
+      call.status = status;
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(body));
+    }
     const rv = query.get('resourceVersion') ?? '';
     const entry = { resource: coll.res.map, query: call.query, at: Date.now(), events: [] };
     this.watchLog.push(entry);
