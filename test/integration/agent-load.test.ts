@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { AGENT_NS, AgentNode, fromAgent, fromBraid, isWatch } from '../helpers/agent-node';
 import type { ApiServer } from '../helpers/apiserver.mjs';
-import { fakeCalls, ok } from '../helpers/cni';
+import { failed, fakeCalls, ok } from '../helpers/cni';
 import { hostLinkExists, hostLocalLeases, linksIn, v4SubnetAllocator } from '../helpers/host';
 import { networkStatusOf, RESOURCE_NAME, useApiServer } from '../helpers/k8s';
 import { startKubelet } from '../helpers/kubelet.mjs';
@@ -47,6 +47,21 @@ describe('braid agent with devices and under load', () => {
     ok(await pod.run('DEL', node.conf({ ...nowhere, ...devices }), { FAKE_LOG: log }));
     expect(hostLinkExists(vf)).toBe(true);
     expect(linksIn(pod.ns)).toEqual([]);
+  });
+
+  it('an SR-IOV pod whose device the agent cannot learn fails with code 11 naming the kubelet, and leaves nothing', async () => {
+    const node = new AgentNode(api, nextSubnet);
+    api.addNad(AGENT_NS, 'sriov-b', { cniVersion: '1.0.0', type: 'sriov' }, { [RESOURCE_NAME]: RES });
+    const pod = node.pod('sriov-b');
+    const nowhere = { kubeletSocket: path.join(node.sb.dir, 'no-kubelet.sock'), kubeletCheckpoint: path.join(node.sb.dir, 'no-checkpoint') };
+    await node.startAgent(nowhere);
+    api.resetCalls();
+    const r = await pod.run('ADD', node.conf(nowhere));
+    expect(failed(r, 11)).toContain(`kubelet pod-resources socket ${nowhere.kubeletSocket} and checkpoint ${nowhere.kubeletCheckpoint} are both missing`);
+    expect(r.stderr).not.toContain('direct path'); // the agent answered: its kubelet error is the ADD's
+    expect(api.calls.filter(fromBraid)).toEqual([]);
+    expect(linksIn(pod.ns)).toEqual([]);
+    expect(node.sb.cacheFiles()).toEqual([]);
   });
 
   it('50 pods ADDed at once through one agent: every ADD is served by it, with one PATCH per pod', async () => {
