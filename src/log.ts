@@ -117,7 +117,7 @@ function render(level: Level, msg: string, fields: LogFields | undefined): strin
     return `${JSON.stringify({ time, level, container: container || null, pod: pod || null, command: command || null, msg: safeMsg, fields: safeFields })}\n`;
   }
   const who = [context.command, context.container && `container=${context.container}`, context.pod && `pod=${context.pod}`].filter(Boolean).join(' ');
-  const pairs = Object.entries(safeFields).map(([k, v]) => ` ${k}=${typeof v === 'string' && /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v)}`).join('');
+  const pairs = Object.entries(safeFields).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}=${typeof v === 'string' && /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v)}`).join('');
   return `${time} [${level}] ${who ? `${who}: ` : ''}${safeMsg}${pairs}\n`;
 }
 

@@ -54,9 +54,9 @@ describe('levels', () => {
 });
 
 describe('formats', () => {
-  it('text puts fields after the message as key=value, quoting what has spaces', () => {
+  it('text puts fields after the message as key=value, quoting what has spaces and leaving out what is undefined', () => {
     useLog('verbose');
-    log('verbose', 'network chosen', { network: 'team-a/storage', from: 'NAD from the API', exitCode: 0, stdin: { a: 1 } });
+    log('verbose', 'network chosen', { network: 'team-a/storage', from: 'NAD from the API', by: undefined, exitCode: 0, stdin: { a: 1 } });
     expect(written()[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z \[verbose\] ADD container=c0ffee pod=team-a\/web-0: network chosen network=team-a\/storage from="NAD from the API" exitCode=0 stdin=\{"a":1\}$/);
   });
 
