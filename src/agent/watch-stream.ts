@@ -57,11 +57,16 @@ function consume(path: string, answer: Answer, status: number, onEvent: (e: Watc
       const line = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
       if (!line) continue;
-      const event = JSON.parse(line) as WatchEvent;
-      if (event.type === 'ERROR') {
-        return settle(new WatchFailure(event.object?.code ?? 0, `watch ${path}: ${event.object?.reason ?? ''} ${event.object?.message ?? ''}`.trim()));
+      try {
+        const event = JSON.parse(line) as WatchEvent;
+        if (event.type === 'ERROR') {
+          return settle(new WatchFailure(event.object?.code ?? 0, `watch ${path}: ${event.object?.reason ?? ''} ${event.object?.message ?? ''}`.trim()));
+        }
+        onEvent(event);
+      } catch (e) {
+        // A line that is not an event (or an object the cache cannot take): this watch is not to be trusted further.
+        return settle(new Error(`watch ${path}: bad event: ${(e as Error).message}`));
       }
-      onEvent(event);
     }
   });
   answer.on('end', () => settle());
