@@ -45,7 +45,11 @@ export class SocketServer {
   async listen(): Promise<void> {
     const dir = path.dirname(this.socket);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(dir, 0o700);
+    // Tightened only when it is the agent's own directory (nothing in it but a stale socket): an agentSocket
+    // set directly in /run or /tmp must not make that shared directory root-only for the whole host.
+    const others = fs.readdirSync(dir).filter((name) => name !== path.basename(this.socket));
+    if (others.length === 0) fs.chmodSync(dir, 0o700);
+    else log('warning', `${dir} holds other files: its mode is left as it is; give agentSocket a directory of its own (e.g. /run/braid)`);
     if (fs.existsSync(this.socket)) {
       if (await inUse(this.socket)) throw new CniError(ErrorCode.IoFailure, `another agent is serving ${this.socket}`);
       log('warning', `removing stale socket ${this.socket}`);
