@@ -127,6 +127,8 @@ describe('verbose', () => {
     api.addNad('team-logs', 'mv-api', w.macvlan('mv-api'));
     w.sb.write('net.d/10-side.conflist', w.macvlan('side'));
     const conf = w.conf({ logLevel: 'verbose', defaultNetworks: ['side'] });
+    const podPath = `/api/v1/namespaces/${w.pod.replace('/', '/pods/')}`;
+    api.fault({ method: 'GET', path: podPath, status: 503, message: 'etcd is slow', times: 1 });
     const added = await w.run('ADD', conf);
     ok(added);
     expect(entries(added.stderr, 'network chosen')).toEqual([
@@ -142,8 +144,11 @@ describe('verbose', () => {
     ]);
     for (const c of calls) expect(Number(c.durationMs)).toBeGreaterThan(0);
     const trips = entries(added.stderr, 'API round trip');
-    const podPath = `/api/v1/namespaces/${w.pod.replace('/', '/pods/')}`;
-    expect(trips).toContainEqual(expect.objectContaining({ method: 'GET', path: podPath, status: '200' }));
+    // the retried GET: both attempts, the second one numbered
+    expect(trips.filter((t) => t.path === podPath).map(({ durationMs, ...t }) => t)).toEqual([
+      { method: 'GET', path: podPath, status: '503' },
+      { method: 'GET', path: podPath, status: '200', attempt: '2' },
+    ]);
     expect(trips).toContainEqual(expect.objectContaining({ method: 'GET', path: '/apis/k8s.cni.cncf.io/v1/namespaces/team-logs/network-attachment-definitions/mv-api', status: '200' }));
     expect(trips).toContainEqual(expect.objectContaining({ method: 'GET', path: '/apis/k8s.cni.cncf.io/v1/namespaces/kube-system/network-attachment-definitions/side', status: '404' }));
     expect(trips).toContainEqual(expect.objectContaining({ method: 'PATCH', path: `${podPath}/status`, status: '200' }));
