@@ -33,6 +33,8 @@ export interface AgentProcess {
   socket: string;
   /** The config file it was started with. */
   configFile: string;
+  /** Writes the config file (for an agent started with configLater). */
+  writeConfig(): void;
   /** Port of /healthz, /readyz and /metrics on 127.0.0.1. */
   port: number;
   /** What it wrote to stderr so far. */
@@ -46,14 +48,16 @@ export interface AgentProcess {
 }
 
 /**
- * Starts `dist/braid agent` for `config` (written to `<dir>/agent.conflist`) as node `nodeName`, with its
- * socket at config.agentSocket; killed by PID when the test finishes if it is still running.
+ * Starts `dist/braid agent` for `config` (written to `<dir>/agent.conflist`, unless `configLater`: then
+ * by writeConfig()) as node `nodeName`, with its socket at config.agentSocket; killed by PID when the
+ * test finishes if it is still running.
  */
-export async function startAgentProcess(dir: string, config: Record<string, unknown>, nodeName: string, extraArgs: string[] = []): Promise<AgentProcess> {
+export async function startAgentProcess(dir: string, config: Record<string, unknown>, nodeName: string, opts: { configLater?: boolean } = {}): Promise<AgentProcess> {
   const configFile = path.join(dir, 'agent.conflist');
-  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const writeConfig = () => fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  if (!opts.configLater) writeConfig();
   const port = await freePort();
-  const child = spawn(BRAID, ['agent', '--config', configFile, '--node-name', nodeName, '--metrics-address', `127.0.0.1:${port}`, ...extraArgs], {
+  const child = spawn(BRAID, ['agent', '--config', configFile, '--node-name', nodeName, '--metrics-address', `127.0.0.1:${port}`], {
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -67,7 +71,7 @@ export async function startAgentProcess(dir: string, config: Record<string, unkn
     }
   });
   const agent: AgentProcess = {
-    child, socket: String(config.agentSocket), configFile, port, exited,
+    child, socket: String(config.agentSocket), configFile, port, exited, writeConfig,
     stderr: () => stderr,
     signal: (sig) => { process.kill(child.pid!, sig); },
     async ready(timeoutMs = 20_000) {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { askAgent, httpGet, metric, startAgentProcess } from '../helpers/agent';
+import { runBraidTool } from '../helpers/braid';
 import { AgentNode, fromAgent, fromBraid, isWatch, until } from '../helpers/agent-node';
 import type { ApiCall, ApiServer } from '../helpers/apiserver.mjs';
 import { ok } from '../helpers/cni';
@@ -72,5 +73,23 @@ describe('braid agent operations', () => {
     expect(agent.stderr()).toContain('SIGTERM: finishing requests in flight');
     expect(linksIn(pod.ns).sort()).toEqual(['eth0', 'net1']);
     ok(await pod.run('DEL'));
+  });
+
+  it('explains itself with --help, refuses a command line without --config or a node name (exit 2), and waits for a config not written yet', async () => {
+    const help = runBraidTool(['agent', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: braid agent --config <file>');
+    expect(runBraidTool(['agent'])).toMatchObject({ status: 2, stderr: expect.stringContaining('braid: --config is required') });
+    expect(runBraidTool(['agent', '--config', '/x'])).toMatchObject({ status: 2, stderr: expect.stringContaining('the node name is required: --node-name or NODE_NAME') });
+    expect(runBraidTool(['agent', '--bogus'])).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown flag --bogus') });
+
+    // On a node whose installer has not written the config yet, the agent waits for it.
+    const node = new AgentNode(api, nextSubnet);
+    const agent = await startAgentProcess(node.sb.dir, node.conf(), node.name, { configLater: true });
+    await until(() => agent.stderr().includes(`braid agent: waiting for ${agent.configFile}`), 'the agent says it waits');
+    expect(agent.child.exitCode).toBeNull();
+    agent.writeConfig();
+    await agent.ready();
+    expect(fs.existsSync(node.socket)).toBe(true);
   });
 });
