@@ -68,7 +68,14 @@ async function invoke(command: string, plugin: Record<string, unknown>, request:
   const about = (): LogFields => ({ command, plugin: type, network: request.name, ...(childEnv.CNI_IFNAME ? { ifname: env.ifname } : {}) });
   log('debug', 'delegate stdin', () => ({ ...about(), stdin: request })); // redacted by the log
   const started = startTimer();
-  const out = await runPlugin(file, { env: childEnv, stdin: JSON.stringify(request), timeoutMs: env.timeoutMs });
+  let out;
+  try {
+    out = await runPlugin(file, { env: childEnv, stdin: JSON.stringify(request), timeoutMs: env.timeoutMs });
+  } catch (e) {
+    // Killed at delegateTimeout, or not runnable: no exit code, but the call and its time are still shown.
+    log('verbose', 'delegate call', () => ({ ...about(), exitCode: null, durationMs: elapsedMs(started), error: (e as Error).message }));
+    throw e;
+  }
   const durationMs = elapsedMs(started);
   log('verbose', 'delegate call', () => ({ ...about(), exitCode: out.exitCode, durationMs }));
   if (out.stderr) passPluginStderr(out.stderr, out.exitCode !== 0, about()); // spec §4: the delegate's stderr goes to ours

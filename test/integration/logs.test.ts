@@ -184,6 +184,19 @@ describe('verbose', () => {
     expect(calls).toEqual([['ADD', 'bridge', '0'], ['ADD', 'fake', '1'], ['DEL', 'fake', '0'], ['DEL', 'bridge', '0']]);
     expect(linksIn(path.basename(w.netns))).toEqual([]);
   });
+
+  it('shows a delegate killed at delegateTimeout with its time and the reason, and no exit code', async () => {
+    const w = world();
+    const conf = w.conf({ logLevel: 'verbose', delegateTimeout: 0.5 });
+    (conf.delegates as unknown[]).push({ cniVersion: '1.0.0', name: 'slownet', type: 'slow' });
+    const added = await w.run('ADD', conf);
+    expect(added.status).not.toBe(0);
+    const slow = entries(added.stderr, 'delegate call').find((c) => c.plugin === 'slow' && c.command === 'ADD')!;
+    expect(slow).toMatchObject({ network: 'slownet', ifname: 'net1', exitCode: 'null' });
+    expect(slow.error).toContain('timed out after 500 ms');
+    expect(Number(slow.durationMs)).toBeGreaterThanOrEqual(500);
+    expect(linksIn(path.basename(w.netns))).toEqual([]);
+  });
 });
 
 describe('verbose with the kubelet', () => {
