@@ -1,3 +1,4 @@
+import fs = require('node:fs');
 import type http = require('node:http');
 import { CniError, ErrorCode } from '../cni/errors';
 import type { BraidConfig } from '../config/braid-config';
@@ -7,7 +8,8 @@ import type { PodObject } from '../k8s/pod';
 import type { PodResourcesClient } from '../kubelet/podresources';
 import { log } from '../log';
 import { apiCredentials } from '../resolve/nads';
-import { checkRequest, handleReport, handleResolve, type HandlerDeps } from './handlers';
+import type { InputSource } from '../resolve/source';
+import { agentInputSource, checkRequest, handleReport, handleResolve, type HandlerDeps } from './handlers';
 import { serveHealth } from './health';
 import { AgentMetrics } from './metrics';
 import { slimNad, slimPod } from './objects';
@@ -27,6 +29,8 @@ export interface AgentOptions {
   metricsHost: string;
   metricsPort: number;
   version: string;
+  /** The config's file, re-read by dynamic-network reconciles when it changes. */
+  configFile?: string;
 }
 
 /** A running agent: its caches (for reconcilers to read and subscribe to) and a graceful stop. */
@@ -76,7 +80,7 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
   });
   await server.listen();
   // Reconciles run in this process, under the same container locks and with the same building blocks as ADD and DEL.
-  const dynamic = config.dynamicNetworks ? (await import('./dynamic')).startDynamicNetworks(config, pods) : undefined;
+  const dynamic = config.dynamicNetworks ? await startDynamic(config, opts.configFile, pods, agentInputSource(deps)) : undefined;
   let health: http.Server | undefined;
   if (opts.metricsPort !== 0) {
     health = await serveHealth({ host: opts.metricsHost, port: opts.metricsPort, ready: () => pods.synced && nads.synced, registry: metrics.registry });
@@ -97,4 +101,12 @@ export async function startAgent(config: BraidConfig, opts: AgentOptions): Promi
       transport.agent.destroy();
     },
   };
+}
+
+// dynamic.ts is loaded only when dynamicNetworks is on. Without braid's cache dir (an agent container
+// without the host's cniDir mounted) it could only ever do nothing: say so.
+async function startDynamic(config: BraidConfig, file: string | undefined, pods: Lister<PodObject>, source: InputSource): Promise<{ stop(): Promise<void> }> {
+  if (!fs.existsSync(config.cniDir)) log('warning', `dynamic networks: cache dir ${config.cniDir} does not exist (yet); a running pod can be reconciled only once braid's cache is there (the agent container needs the host's cniDir, see README "Dynamic networks")`);
+  const { configReader, startDynamicNetworks } = await import('./dynamic');
+  return startDynamicNetworks(configReader(file, config), pods, source);
 }

@@ -1,11 +1,13 @@
 import fs = require('node:fs');
+import { loadBraidConfigFile } from '../cli/config-file';
 import { reconcile, type ReconcileOutcome } from '../commands/reconcile';
 import { runDelegatesAsynchronously } from '../delegate/exec';
 import type { BraidConfig } from '../config/braid-config';
 import { podFromCniArgs, type PodObject } from '../k8s/pod';
 import { log } from '../log';
+import type { InputSource } from '../resolve/source';
 import { NETWORKS_ANNOTATION } from '../selection/networks';
-import { listCachedContainers, readCache, type ContainerCache } from '../store/cache';
+import { listCachedContainers, readCache, runtimeArgs, type ContainerCache } from '../store/cache';
 import type { Lister } from './store';
 
 /** The dynamic-networks loop of a running agent. */
@@ -27,7 +29,7 @@ function indexCaches(cniDir: string): Map<string, PodContainer[]> {
   for (const id of listCachedContainers(cniDir)) {
     const read = readCache(cniDir, id);
     if (read.status !== 'ok' || !read.cache.netns || !fs.existsSync(read.cache.netns)) continue;
-    const ref = podFromCniArgs(read.cache.args ?? read.cache.attachments.find((a) => a.clusterNetwork)?.cniArgs ?? '');
+    const ref = podFromCniArgs(runtimeArgs(read.cache));
     if (!ref) continue;
     const key = `${ref.namespace}/${ref.name}`;
     byPod.set(key, [...(byPod.get(key) ?? []), { cache: read.cache, uid: ref.uid }]);
@@ -54,13 +56,13 @@ function describe(pod: PodObject, o: ReconcileOutcome): string {
  * changes, on start-up (the cache tells what changed while the agent was down) and every RESYNC_MS.
  * One pod is reconciled at a time per pod; an edit during a reconcile is reconciled again afterwards.
  */
-export function startDynamicNetworks(config: BraidConfig, pods: Lister<PodObject>, resyncMs = RESYNC_MS): DynamicNetworks {
+export function startDynamicNetworks(currentConfig: () => BraidConfig, pods: Lister<PodObject>, source: InputSource, resyncMs = RESYNC_MS): DynamicNetworks {
   runDelegatesAsynchronously(); // the agent keeps answering ADDs while a reconcile's delegate runs
   const queue = new Map<string, { dirty: boolean; since: number; done: Promise<void> }>();
   // One scan of cniDir serves every pod queued before it (a resync reads each cache once, not once per pod).
   let index: { at: number; byPod: Map<string, PodContainer[]> } | undefined;
   const containersOf = (key: string, since: number): PodContainer[] => {
-    if (!index || index.at < since) index = { at: Date.now(), byPod: indexCaches(config.cniDir) };
+    if (!index || index.at < since) index = { at: Date.now(), byPod: indexCaches(currentConfig().cniDir) };
     return index.byPod.get(key) ?? [];
   };
   const run = async (key: string): Promise<void> => {
@@ -76,9 +78,9 @@ export function startDynamicNetworks(config: BraidConfig, pods: Lister<PodObject
       const mine = containersOf(key, since).filter((c) => !uid || !c.uid || c.uid === uid).map((c) => c.cache);
       for (const cache of mine.filter((c) => !upToDate(c, pod))) {
         try {
-          const outcome = await reconcile(config, cache.containerID, {
+          const outcome = await reconcile(currentConfig(), cache.containerID, {
             namespace, name, uid: pod.metadata.uid ?? '', annotations: pod.metadata.annotations ?? {},
-          });
+          }, source);
           if (!outcome.skipped) log(outcome.failed.length > 0 ? 'error' : 'verbose', describe(pod, outcome), { pod: key, container: cache.containerID });
         } catch (e) {
           log('error', `dynamic networks: pod ${key} container ${cache.containerID.slice(0, 12)}: ${(e as Error).message}`, { pod: key, container: cache.containerID });
@@ -114,4 +116,35 @@ export function startDynamicNetworks(config: BraidConfig, pods: Lister<PodObject
       await Promise.allSettled([...queue.values()].map((e) => e.done));
     },
   };
+}
+
+/**
+ * The agent's config as it is now: re-read when its file changed (the installer rewrites it when the
+ * options change, e.g. namespaceIsolation), so reconciles follow the rules exec'd ADDs follow. A file
+ * that no longer parses keeps the last good config, with an error logged.
+ */
+export function configReader(file: string | undefined, initial: BraidConfig): () => BraidConfig {
+  let current = initial;
+  let seen = file ? mtimeOf(file) : 0;
+  return () => {
+    if (!file) return current;
+    const mtime = mtimeOf(file);
+    if (mtime === seen) return current;
+    seen = mtime;
+    try {
+      current = loadBraidConfigFile(file);
+      log('warning', `dynamic networks: re-read ${file}`);
+    } catch (e) {
+      log('error', `dynamic networks: ${file} no longer loads (${(e as Error).message}); keeping the last good config`);
+    }
+    return current;
+  };
+}
+
+function mtimeOf(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
 }

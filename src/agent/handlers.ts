@@ -7,6 +7,7 @@ import { apiStatusWriter } from '../k8s/status-writer';
 import type { PodResourcesClient } from '../kubelet/podresources';
 import { RESOURCE_NAME_ANNOTATION } from '../resolve/nads';
 import { kubeletPodUid } from '../resolve/resolve';
+import type { InputSource } from '../resolve/source';
 import { selectedNads } from '../resolve/selected';
 import type { AgentMetrics } from './metrics';
 import { slimNad, slimPod } from './objects';
@@ -35,7 +36,8 @@ async function podFor(deps: HandlerDeps, req: ResolveRequest): Promise<PodObject
   return live && slimPod(live);
 }
 
-async function nadFor(deps: HandlerDeps, ref: NadName): Promise<NadObject | undefined> {
+/** A NAD from the cache, or read live when the cache has not seen it. */
+export async function nadFor(deps: HandlerDeps, ref: NadName): Promise<NadObject | undefined> {
   const cached = deps.nads.get(ref.namespace, ref.name);
   if (cached) return cached;
   deps.metrics.misses.inc({ kind: 'nad' }); // e.g. created a moment before its pod, its event not here yet
@@ -83,4 +85,16 @@ export async function handleReport(deps: HandlerDeps, req: ReportRequest): Promi
   const target = { namespace: req.pod.namespace, name: req.pod.name, uid: req.pod.uid || undefined, eventUid: req.eventUid };
   const { written } = await apiStatusWriter(deps.api).writeStatus(target, req.annotations, req.events);
   return { v: PROTOCOL_VERSION, ok: true, written };
+}
+
+/** The agent's own caches and API connection as resolve/'s input source (its reconciles must not ask its own socket). */
+export function agentInputSource(deps: HandlerDeps): InputSource {
+  const { config } = deps;
+  const sources = { socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 };
+  return {
+    pods: deps.api,
+    nads: { getNad: (namespace, name) => nadFor(deps, { namespace, name }) },
+    podDevices: async (pod) => (await import('../kubelet/podresources')).podDevices(sources, pod, await deps.kubelet()),
+    status: apiStatusWriter(deps.api),
+  };
 }

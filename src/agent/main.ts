@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       const level = ['panic', 'error'].includes(config.logLevel) ? 'warning' : config.logLevel;
       configureLog({ level, format: config.logFormat, toStderr: true, file: '', options: config.logOptions });
       const version = typeof BRAID_VERSION === 'string' ? BRAID_VERSION : 'dev';
-      const agent = await startAgent(config, { nodeName, metricsHost: m[1] || '0.0.0.0', metricsPort: Number(m[2]), version });
+      const agent = await startAgent(config, { nodeName, metricsHost: m[1] || '0.0.0.0', metricsPort: Number(m[2]), version, configFile: file });
       log('warning', `${await stopped}: finishing requests in flight`);
       await agent.stop(grace * 1000);
       return 0;

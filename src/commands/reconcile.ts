@@ -8,7 +8,9 @@ import { attachmentKey, diffNetworks } from '../plan/dynamic';
 import { buildPlan, type Attachment } from '../plan/plan';
 import { POD_ANNOTATIONS_CAPABILITY, resolveInputs, type PodContext } from '../resolve/resolve';
 import { NETWORKS_ANNOTATION } from '../selection/networks';
-import { readCache, writeCache, type CachedAttachment, type ContainerCache, type HistoryEntry } from '../store/cache';
+import type { InputSource } from '../resolve/source';
+import type { StatusWriter } from '../k8s/status-writer';
+import { readCache, runtimeArgs, writeCache, type CachedAttachment, type ContainerCache, type HistoryEntry } from '../store/cache';
 import { applyDefaultRoutes, attach } from './add';
 import { withContainerLock, wrapNetworkError } from './common';
 import { reportStatus, type PodEvent } from './report';
@@ -37,44 +39,62 @@ const HISTORY_LIMIT = 50;
  * Brings a running pod's secondary networks in line with its current networks annotation, under the
  * container's lock: DELs what it no longer selects (last first), then ADDs what is new, writing the
  * cache after every step so the runtime's DEL or the next reconcile can finish from any crash. A new
- * attachment that fails is rolled back alone. Then one network-status write and the events.
+ * attachment that fails is rolled back alone. Then one network-status write and the events. `source` is
+ * where the inputs come from (the agent passes its own caches); by default, as for ADD.
  */
-export async function reconcile(config: BraidConfig, containerID: string, pod: WatchedPod): Promise<ReconcileOutcome> {
+export async function reconcile(config: BraidConfig, containerID: string, pod: WatchedPod, source?: InputSource): Promise<ReconcileOutcome> {
   return withContainerLock(config, containerID, async () => {
     const outcome: ReconcileOutcome = { containerID, removed: [], added: [], failed: [] };
     const read = readCache(config.cniDir, containerID);
     if (read.status !== 'ok') return { ...outcome, skipped: `no intact cache (${read.status})` };
     const cache = read.cache;
     if (!cache.netns || !fs.existsSync(cache.netns)) return { ...outcome, skipped: `netns ${cache.netns || '(none)'} is gone` };
-    const req: Request = {
-      command: 'ADD', containerID, netns: cache.netns, ifname: cache.ifname,
-      args: cache.args ?? cache.attachments.find((a) => a.clusterNetwork)?.cniArgs ?? '', path: cache.path ?? [],
+    const req: Request = { command: 'ADD', containerID, netns: cache.netns, ifname: cache.ifname, args: runtimeArgs(cache), path: cache.path ?? [] };
+    const context: PodContext = { ref: { namespace: pod.namespace, name: pod.name, uid: pod.uid, infraContainerID: '' }, annotations: pod.annotations, exists: true, uid: pod.uid };
+    const report = async (writer: StatusWriter | undefined, events: PodEvent[]): Promise<void> => {
+      if (writer && !config.systemNamespaces.includes(pod.namespace)) {
+        await reportStatus(config, writer, context, cache.netns, cache.attachments.filter((a) => a.state === 'added'), events);
+      }
     };
-    // Resolved exactly as ADD resolves, with the watched pod's annotations standing in for the runtime's.
-    const podConfig: BraidConfig = { ...config, cniVersion: cache.cniVersion, runtimeConfig: { [POD_ANNOTATIONS_CAPABILITY]: pod.annotations } };
-    const { input, status } = await resolveInputs(req, podConfig);
-    const diff = diffNetworks(cache.attachments, input);
-    const toAdd = buildPlan(diff.input).filter((a) => !a.clusterNetwork && !diff.kept.has(attachmentKey(a)));
+    let change: Change;
+    try {
+      change = await planChange(req, config, cache, pod, source);
+    } catch (e) {
+      // Nothing changes (a bad element, a missing NAD, isolation): the pod keeps what it has, and is told why.
+      await report(source?.status, [failed('the networks annotation', asCniError(e).message)]).catch(() => undefined);
+      throw e;
+    }
+    const { status, removed, toAdd } = change;
     const applied = pod.annotations[NETWORKS_ANNOTATION] ?? '';
-    if (diff.removed.length === 0 && toAdd.length === 0) {
+    if (removed.length === 0 && toAdd.length === 0) {
       if (cache.networks !== applied) writeCache(config.cniDir, { ...cache, networks: applied });
       return outcome;
     }
     const events: PodEvent[] = [];
     const save = (): void => writeCache(config.cniDir, cache);
-    await removeAttachments(req, config, cache, diff.removed, outcome, events, save);
+    await removeAttachments(req, config, cache, removed, outcome, events, save);
     for (const att of toAdd) await addAttachment(req, config, cache, att, outcome, events, save);
     if (outcome.added.length > 0 && toAdd.some((a) => a.defaultRoute)) {
       await applyDefaultRoutes(req, cache).catch((e) => events.push(failed('default-route', asCniError(e).message)));
     }
     if (outcome.failed.length === 0) cache.networks = applied; // else the periodic resync tries again
     save();
-    const context: PodContext = { ref: { namespace: pod.namespace, name: pod.name, uid: pod.uid, infraContainerID: '' }, annotations: pod.annotations, exists: true, uid: pod.uid };
-    if (status && !config.systemNamespaces.includes(pod.namespace)) {
-      await reportStatus(config, status, context, cache.netns, cache.attachments.filter((a) => a.state === 'added'), events);
-    }
+    await report(status, events);
     return outcome;
   });
+}
+
+/** What a reconcile must do, and where its status goes. */
+interface Change { status?: StatusWriter; removed: CachedAttachment[]; toAdd: Attachment[] }
+
+// The new selection resolved exactly as ADD resolves it, the watched pod's annotations standing in for the
+// runtime's, and diffed against the cache.
+async function planChange(req: Request, config: BraidConfig, cache: ContainerCache, pod: WatchedPod, source?: InputSource): Promise<Change> {
+  const podConfig: BraidConfig = { ...config, cniVersion: cache.cniVersion, runtimeConfig: { [POD_ANNOTATIONS_CAPABILITY]: pod.annotations } };
+  const { input, status } = await resolveInputs(req, podConfig, source ? { source } : {});
+  const diff = diffNetworks(cache.attachments, input);
+  const toAdd = buildPlan(diff.input).filter((a) => !a.clusterNetwork && !diff.kept.has(attachmentKey(a)));
+  return { status, removed: diff.removed, toAdd };
 }
 
 function failed(what: string, message: string): PodEvent {

@@ -234,6 +234,8 @@ export interface GivenInputs {
   pod?: PodContext;
   nads?: NadSource;
   devices?: Map<string, string[]>;
+  /** The whole source (the agent's own caches and API connection, for its reconciles). */
+  source?: InputSource;
 }
 
 /** Gathers the inputs of an ADD and plans it (see resolveInputs). */
@@ -255,9 +257,9 @@ export async function resolveInputs(req: Request, config: BraidConfig, given: Gi
   if (!ref && fromRuntime) unnamedPodSelects(fromRuntime, req.command);
   // Kubernetes (or the NAD directory) is opened only when something may be looked up in it.
   const byConfig = [config.clusterNetwork ?? '', ...config.defaultNetworks].filter(isNadName).map((name) => ({ namespace: config.multusNamespace, name }));
-  const source: InputSource = given.nads
+  const source: InputSource = given.source ?? (given.nads
     ? { nads: given.nads, podDevices: (p) => kubeletPodDevices(config, p) }
-    : await openSource(config, ref, ref !== undefined || byConfig.length > 0, agentAsk(req, config, ref, fromRuntime, byConfig));
+    : await openSource(config, ref, ref !== undefined || byConfig.length > 0, agentAsk(req, config, ref, fromRuntime, byConfig)));
   const nads = source.nads;
   const podP: Promise<PodContext | undefined> = !ref
     ? Promise.resolve(undefined)

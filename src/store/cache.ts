@@ -103,3 +103,8 @@ export function listCachedContainers(cniDir: string): string[] {
   }
   return entries.filter((e) => e.isFile() && !e.name.endsWith('.tmp') && validContainerID(e.name)).map((e) => e.name);
 }
+
+/** The CNI_ARGS the runtime gave ADD (older caches: the cluster network's, which extends them). */
+export function runtimeArgs(cache: ContainerCache): string {
+  return cache.args ?? cache.attachments.find((a) => a.clusterNetwork)?.cniArgs ?? '';
+}

@@ -126,12 +126,18 @@ describe('dynamic networks', () => {
     await node.runPod('nad-a');
     expect(node.links()).toEqual(['eth0', 'net1']);
     const eth0 = addressesIn(node.ns, 'eth0');
+    api.resetCalls();
     expect(await annotate(NS, node.pod, 'nad-a, nad-b')).toBe(200);
     await node.until(() => node.links().includes('net2'), 'net2 appears in the pod');
     expect(inSubnet(addressesIn(node.ns, 'net2')[0], subnetB)).toBe(true);
     expect(addressesIn(node.ns, 'eth0')).toEqual(eth0);
     await node.until(() => node.status().length === 3, 'network-status lists three networks');
     expect(node.status()).toEqual([['podnet', 'eth0'], [`${NS}/nad-a`, 'net1'], [`${NS}/nad-b`, 'net2']]);
+    // The reconcile read the NADs from the agent's cache (no GET, no ask of its own socket) and wrote once.
+    const reconcileCalls = api.calls.filter((c) => !/[?&]watch=/.test(c.query) && !(c.method === 'PATCH' && c.path === `/api/v1/namespaces/${NS}/pods/${node.pod}`));
+    expect(reconcileCalls.filter((c) => c.method !== 'POST').map((c) => `${c.method} ${c.path} ${c.userAgent}`)).toEqual([
+      expect.stringMatching(new RegExp(`^PATCH /api/v1/namespaces/${NS}/pods/${node.pod}/status braid-agent/`)),
+    ]);
     expect(node.eventMessages('AddedInterface')).toContainEqual(expect.stringMatching(new RegExp(`^Add net2 \\[10\\.250\\.\\d+\\.\\d+/24\\] from ${NS}/nad-b$`)));
     expect(node.cache().history.map((h: any) => [h.action, h.network, h.ifname])).toEqual([['added', `${NS}/nad-b`, 'net2']]);
     const inspected = runBraidTool(['inspect', '--config', node.agent!.configFile, node.containerID]);
@@ -246,6 +252,21 @@ describe('dynamic networks', () => {
     ok(await node.run('DEL'));
     expect(node.links()).toEqual([]);
     expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('reconciles follow the config file as it is now: namespaceIsolation turned on later refuses another namespace\'s NAD', async () => {
+    const node = new Node();
+    node.nad('nad-a');
+    api.addNad('other-ns', 'foreign', { cniVersion: '1.0.0', type: 'macvlan', master: node.parent, mode: 'bridge', ipam: { type: 'host-local', subnet: nextSubnet(), dataDir: node.sb.ipamDir } });
+    const agent = await node.startAgent();
+    await node.runPod('nad-a');
+    fs.writeFileSync(agent.configFile, JSON.stringify(node.conf({ namespaceIsolation: true })));
+    expect(await annotate(NS, node.pod, 'nad-a, other-ns/foreign')).toBe(200);
+    await node.until(() => node.eventMessages('NetworkReconcileFailed').length > 0 || node.links().includes('net2'), 'the reconcile of the edit');
+    expect(node.links()).toEqual(['eth0', 'net1']);
+    expect(node.eventMessages('NetworkReconcileFailed')[0]).toMatch(/^the networks annotation: namespace isolation enabled.*other-ns/);
+    expect(agent.stderr()).toContain('dynamic networks: re-read');
+    ok(await node.run('DEL'));
   });
 
   it('with dynamicNetworks false an edited annotation changes nothing', async () => {
