@@ -85,12 +85,16 @@ export async function attach(req: Request, config: BraidConfig, att: CachedAttac
 
 // After every delegate succeeded: default routes in the netns, results rewritten to match so that CHECK
 // and network-status agree with the kernel.
-/** Applies the attachments' default-route requests in the netns and rewrites their results to match. */
-export async function applyDefaultRoutes(req: Request, cache: ContainerCache): Promise<void> {
-  const change = defaultRouteChange(cache.attachments);
+/**
+ * Applies a default-route change (by default, what the attachments request) in the netns and rewrites their
+ * results to match; the routes it displaced are remembered in the cache, so they can come back when their
+ * owner is detached from a running pod.
+ */
+export async function applyDefaultRoutes(req: Request, cache: ContainerCache, change = defaultRouteChange(cache.attachments)): Promise<void> {
   if (!change) return;
   const routes = await import('../netns/routes');
-  await routes.applyDefaultRoutes(req.netns, change);
+  const displaced = await routes.applyDefaultRoutes(req.netns, change);
+  if (displaced.length > 0) cache.displacedRoutes = [...(cache.displacedRoutes ?? []), ...displaced];
   for (const att of cache.attachments) att.result = resultAfterChange(att, att.result!, change);
 }
 

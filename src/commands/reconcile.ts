@@ -1,5 +1,6 @@
 import fs = require('node:fs');
 import { asCniError } from '../cni/errors';
+import { ipFamily } from '../cni/ip';
 import type { Request } from '../cni/env';
 import type { BraidConfig } from '../config/braid-config';
 import { log } from '../log';
@@ -73,6 +74,7 @@ export async function reconcile(config: BraidConfig, containerID: string, pod: W
     const events: PodEvent[] = [];
     const save = (): void => writeCache(config.cniDir, cache);
     await removeAttachments(req, config, cache, removed, outcome, events, save);
+    await restoreDisplacedRoutes(req, cache, removed, toAdd).catch((e) => events.push(failed('restoring the default route', asCniError(e).message)));
     for (const att of toAdd) await addAttachment(req, config, cache, att, outcome, events, save);
     if (outcome.added.length > 0 && toAdd.some((a) => a.defaultRoute)) {
       await applyDefaultRoutes(req, cache).catch((e) => events.push(failed('default-route', asCniError(e).message)));
@@ -95,6 +97,19 @@ async function planChange(req: Request, config: BraidConfig, cache: ContainerCac
   const diff = diffNetworks(cache.attachments, input);
   const toAdd = buildPlan(diff.input).filter((a) => !a.clusterNetwork && !diff.kept.has(attachmentKey(a)));
   return { status, removed: diff.removed, toAdd };
+}
+
+// A detached default-route owner takes its route along: the routes it had displaced come back (on the
+// interfaces still there), unless another attachment owns that family now.
+async function restoreDisplacedRoutes(req: Request, cache: ContainerCache, removed: CachedAttachment[], toAdd: Attachment[]): Promise<void> {
+  const families = (atts: Array<Pick<Attachment, 'defaultRoute'>>) => new Set(atts.flatMap((a) => (a.defaultRoute ?? []).map(ipFamily)));
+  const owned = families([...cache.attachments, ...toAdd]);
+  const orphaned = [...families(removed.filter((a) => a.state === 'deleted'))].filter((f) => !owned.has(f));
+  if (orphaned.length === 0) return;
+  const present = new Set(cache.attachments.map((a) => a.ifname));
+  const back = (cache.displacedRoutes ?? []).filter((r) => orphaned.includes(ipFamily(r.gateway)) && present.has(r.ifname));
+  cache.displacedRoutes = (cache.displacedRoutes ?? []).filter((r) => !orphaned.includes(ipFamily(r.gateway)));
+  if (back.length > 0) await applyDefaultRoutes(req, cache, { owners: back, cleared: [] });
 }
 
 function failed(what: string, message: string): PodEvent {

@@ -20,13 +20,25 @@ function ipBytes(ip: string): Buffer {
   return out;
 }
 
+// Textual form of a gateway netlink reported (IPv6 with its longest zero run compressed).
+function ipText(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2).toString(16));
+  const zeros = groups.join(':').match(/(?:^|:)0(?::0)+(?::|$)/g) ?? [];
+  const longest = zeros.sort((a, b) => b.length - a.length)[0];
+  return longest ? groups.join(':').replace(longest, '::') : groups.join(':');
+}
+
+/** A default route an owner's route replaced: its interface and gateway, to restore when the owner goes. */
+export interface DisplacedRoute { ifname: string; gateway: string }
+
 /**
  * Applies default-route changes inside the pod netns over netlink (socket created in the netns by the
  * native helper): for each family with a new owner, every default route of that family in the main
  * table goes, then `default via gw dev <owner>` is added; interfaces that must carry no default route
- * lose theirs. IPv4 and IPv6 are handled independently.
+ * lose theirs. IPv4 and IPv6 are handled independently. Returns the gateway routes an owner displaced.
  */
-export async function applyDefaultRoutes(netns: string, change: DefaultRouteChange): Promise<void> {
+export async function applyDefaultRoutes(netns: string, change: DefaultRouteChange): Promise<DisplacedRoute[]> {
   const [{ createRtNetlink }, netlinkBinding] = await Promise.all([import('netlink/dist/rt/rt.js'), import('../native/netlink-binding')]);
   // dlopen() netlink's addon here, in braid's own netns, not on first use inside runInNetns: a thread
   // started while the calling thread is in the pod's netns would stay there.
@@ -41,14 +53,20 @@ export async function applyDefaultRoutes(netns: string, change: DefaultRouteChan
     };
     // An interface that is not there has no default route to lose.
     const clearedOifs = new Set(links.filter((l) => change.cleared.includes(l.attrs.ifname ?? '')).map((l) => l.data.index));
+    const displaced: DisplacedRoute[] = [];
+    const nameOf = (oif: number | undefined) => links.find((l) => l.data.index === oif)?.attrs.ifname;
     for (const family of ['4', '6'] as const) {
-      const owner = change.owners.find((o) => ipFamily(o.gateway) === family);
+      const owners = change.owners.filter((o) => ipFamily(o.gateway) === family);
       const routes = await rt.getRoutes({ family: AF[family] });
       const defaults = routes.filter((r) => r.data.dstLen === 0 && (r.attrs.table ?? r.data.table) === MAIN_TABLE && r.data.type === 'UNICAST');
       for (const r of defaults) {
-        if (owner || (r.attrs.oif !== undefined && clearedOifs.has(r.attrs.oif))) await rt.delRoute(r.data, r.attrs);
+        if (owners.length === 0 && !(r.attrs.oif !== undefined && clearedOifs.has(r.attrs.oif))) continue;
+        await rt.delRoute(r.data, r.attrs);
+        const ifname = nameOf(r.attrs.oif);
+        const gateway = r.attrs.gateway && ipText(r.attrs.gateway);
+        if (owners.length > 0 && ifname && gateway && !change.cleared.includes(ifname) && !owners.some((o) => o.ifname === ifname && o.gateway === gateway)) displaced.push({ ifname, gateway });
       }
-      if (owner) {
+      for (const owner of owners) {
         await rt.newRoute(
           { family: AF[family], dstLen: 0, table: MAIN_TABLE, protocol: 'BOOT', scope: 'UNIVERSE', type: 'UNICAST' },
           { gateway: ipBytes(owner.gateway), oif: index(owner.ifname) },
@@ -56,6 +74,7 @@ export async function applyDefaultRoutes(netns: string, change: DefaultRouteChan
         );
       }
     }
+    return displaced;
   } catch (e) {
     if (e instanceof CniError) throw e;
     throw new CniError(ErrorCode.IoFailure, `default-route in netns ${netns}: ${(e as Error).message}`);

@@ -31,6 +31,8 @@ export interface ContainerCache {
   /** CNI_PATH as the runtime gave it to ADD: where a later reconcile finds the delegates. */
   path?: string[];
   attachments: CachedAttachment[];
+  /** Default routes a `default-route` owner replaced (interface and gateway), restored if the owner is detached. */
+  displacedRoutes?: Array<{ ifname: string; gateway: string }>;
   /** What dynamic-network reconciles did to this container, oldest first (bounded). */
   history?: HistoryEntry[];
 }

@@ -6,7 +6,7 @@ import { startAgentProcess, type AgentProcess } from '../helpers/agent';
 import type { ApiServer } from '../helpers/apiserver.mjs';
 import { runBraidAsync, runBraidTool } from '../helpers/braid';
 import { braidConf, ok } from '../helpers/cni';
-import { addressesIn, hostLocalLeases, hostOf, inSubnet, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
+import { addressesIn, hostLocalLeases, hostOf, inSubnet, ip, linksIn, sandbox, v4SubnetAllocator, type Sandbox } from '../helpers/host';
 import { NETWORKS, networkStatusOf, useApiServer } from '../helpers/k8s';
 
 // Dynamic networks end to end: `dist/braid agent` with dynamicNetworks watches the test kube-apiserver;
@@ -200,6 +200,27 @@ describe('dynamic networks', () => {
     const cache = node.cache();
     expect(cache.attachments.map((a: any) => [a.ifname, a.state])).toEqual([['eth0', 'added'], ['net1', 'added']]);
     expect(cache.history.map((h: any) => h.action)).toEqual(['add-failed']);
+    ok(await node.run('DEL'));
+    expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
+  });
+
+  it('detaching the NAD that owned the default route gives the cluster network its default route back', async () => {
+    const node = new Node();
+    node.nad('nad-a');
+    const subnetGw = node.nad('nad-gw');
+    await node.startAgent();
+    await node.runPod(JSON.stringify([{ name: 'nad-a' }, { name: 'nad-gw', 'default-route': [hostOf(subnetGw, 1)] }]));
+    const defaults = () => ip('-n', node.ns, '-4', 'route', 'show', 'default').trim();
+    expect(defaults()).toBe(`default via ${hostOf(subnetGw, 1)} dev net2`);
+    expect(await annotate(NS, node.pod, 'nad-a')).toBe(200);
+    await node.until(() => !node.links().includes('net2'), 'net2 is gone');
+    await node.until(() => defaults() !== '', 'a default route again');
+    expect(defaults()).toMatch(new RegExp(`^default via ${hostOf(node.podSubnet, 1).replace(/\./g, '\\.')} dev eth0( |$)`));
+    const eth0 = node.cache().attachments.find((a: any) => a.ifname === 'eth0');
+    expect(eth0.result.routes).toContainEqual({ dst: '0.0.0.0/0', gw: hostOf(node.podSubnet, 1) });
+    expect(node.cache().displacedRoutes ?? []).toEqual([]);
+    await node.until(() => node.status().length === 2, 'network-status drops nad-gw');
+    expect(networkStatusOf(api, NS, node.pod)[0]).toMatchObject({ name: 'podnet', interface: 'eth0', default: true, gateway: [hostOf(node.podSubnet, 1)] });
     ok(await node.run('DEL'));
     expect(hostLocalLeases(node.sb.ipamDir)).toEqual([]);
   });
