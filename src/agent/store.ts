@@ -36,18 +36,22 @@ export class Store<T extends Keyed> implements Lister<T> {
   private readonly subscribers = new Set<(event: CacheEvent<T>) => void>();
   synced = false;
 
+  /** See Lister.get. */
   get(namespace: string, name: string): T | undefined {
     return this.items.get(`${namespace}/${name}`);
   }
 
+  /** See Lister.list. */
   list(): T[] {
     return [...this.items.values()];
   }
 
+  /** See Lister.size. */
   get size(): number {
     return this.items.size;
   }
 
+  /** See Lister.subscribe. */
   subscribe(fn: (event: CacheEvent<T>) => void): () => void {
     this.subscribers.add(fn);
     return () => this.subscribers.delete(fn);
