@@ -124,21 +124,25 @@ export async function agentSection(w) {
     console.log(`| ${arm.name} | ${fmt(extra[arm.key])} |`);
   }
   const burst = await burstSection(w, arms, servers[0], NODE_NAME, agent);
-  verdicts(sum, extra, burst, arms);
+  verdicts(sum, results[10], extra, burst, arms);
 }
 
-function verdicts(sum, extra, burst, arms) {
+// Wall ratios are the median of per-round ratios: the arms of a round run back to back, so the
+// machine's drift over the run (other work starting and stopping) cancels out.
+function verdicts(sum, at10, extra, burst, arms) {
   const has = (k) => arms.some((a) => a.key === k);
+  const wallRatio = (a, b) => median(at10[`${a}/pod-1`].map((x, i) => x.ms / at10[`${b}/pod-1`][i].ms));
   const rows = [];
   const ratio = (label, value, target, ok) => rows.push(`| ${label} | ${value} | ${target} (${verdict(ok)}) |`);
   if (has('before')) {
-    const [b, t] = [sum['before@10'], sum['thin@10']];
-    ratio('thin ADD wall, this build / before (10 ms)', `${(t.wall / b.wall).toFixed(2)}×`, '≤ 0.85×', t.wall / b.wall <= 0.85);
-    rows.push(`| thin CPU per ADD, this build / before (10 ms) | ${(t.cpu / b.cpu).toFixed(2)}× | (no target) |`);
+    const r = wallRatio('thin', 'before');
+    ratio('thin ADD wall, this build / before (10 ms)', `${r.toFixed(2)}×`, '≤ 0.85×', r <= 0.85);
+    rows.push(`| thin CPU per ADD, this build / before (10 ms) | ${(sum['thin@10'].cpu / sum['before@10'].cpu).toFixed(2)}× | (no target) |`);
   }
   if (has('agent') && has('before')) {
     const [b, a] = [sum['before@10'], sum['agent@10']];
-    ratio('agent ADD wall / thin before (10 ms)', `${(a.wall / b.wall).toFixed(2)}×`, '≤ 0.7×', a.wall / b.wall <= 0.7);
+    const r = wallRatio('agent', 'before');
+    ratio('agent ADD wall / thin before (10 ms)', `${r.toFixed(2)}×`, '≤ 0.7×', r <= 0.7);
     ratio('agent CPU per ADD (tree + agent share) / thin before (10 ms)', `${((a.cpu + a.agentCpu) / b.cpu).toFixed(2)}×`, '≤ 0.5×', (a.cpu + a.agentCpu) / b.cpu <= 0.5);
   }
   if (has('agent')) {
@@ -148,7 +152,7 @@ function verdicts(sum, extra, burst, arms) {
     if (burst.before !== undefined) ratio(`burst of ${burst.pods} ADDs, agent / thin before`, `${(burst.agent / burst.before).toFixed(2)}×`, '≤ 0.6×', burst.agent / burst.before <= 0.6);
     if (burst.thin !== undefined) rows.push(`| burst of ${burst.pods} ADDs, agent / thin this build | ${(burst.agent / burst.thin).toFixed(2)}× | (for reference) |`);
   }
-  console.log('\n| target (issue 9) | value | target |');
+  console.log('\n| target (issue 9; wall ratios are medians of per-round ratios) | value | target |');
   console.log('|---|---|---|');
   for (const r of rows) console.log(r);
 }
