@@ -20,6 +20,16 @@ describe('braid as a command for people', () => {
     expect(r.stdout).toMatch(/Subcommands/);
   });
 
+  it('--help lists every subcommand, and each one answers its own --help with exit 0', () => {
+    const help = runBraidTool(['--help']).stdout;
+    for (const sub of ['validate', 'plan', 'inspect', 'install', 'agent']) {
+      expect(help).toMatch(new RegExp(`^  ${sub} +\\S`, 'm'));
+      const own = runBraidTool([sub, '--help']);
+      expect(own.status, `${sub} --help`).toBe(0);
+      expect(own.stdout, `${sub} --help`).toContain(`braid ${sub}`);
+    }
+  });
+
   it('no CNI_COMMAND and no arguments prints the help and exits 1 instead of CNI error JSON', () => {
     const r = runBraidTool([]);
     expect(r.status).toBe(1);
