@@ -20,6 +20,9 @@ export class TransportError extends Error {
 
 type Transport = { kind: 'h2'; session: http2.ClientHttp2Session } | { kind: 'http/1.1'; agent: HttpAgent };
 
+// How long a live connection may take to answer a PING (an HTTP/2 stack answers it at once, whatever the server is busy with).
+const PING_TIMEOUT_MS = 1000;
+
 // HTTP/2 connection-level headers (RFC 9113 §8.2.2) cannot be sent on a stream.
 const H1_ONLY_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host']);
 
@@ -56,7 +59,11 @@ export class ApiConnection {
    */
   async openStream(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<http2.ClientHttp2Stream | undefined> {
     const transport = await this.connect(url, timeoutMs);
-    return transport.kind === 'h2' ? transport.session.request(h2HeadersOf('GET', url, headers)) : undefined;
+    if (transport.kind !== 'h2') return undefined;
+    const stream = transport.session.request(h2HeadersOf('GET', url, headers));
+    // The caller's idle timeout on a watch is also a hint that the connection may be dead.
+    stream.on('timeout', () => this.probe(transport.session, timeoutMs));
+    return stream;
   }
 
   /** Closes the connection so the process can exit promptly. */
@@ -171,7 +178,10 @@ export class ApiConnection {
         stream.close(http2.constants.NGHTTP2_CANCEL);
         reject(new TransportError(code, message));
       };
-      stream.setTimeout(timeoutMs, () => fail('ETIMEDOUT', `ETIMEDOUT no answer within ${timeoutMs} ms`));
+      stream.setTimeout(timeoutMs, () => {
+        fail('ETIMEDOUT', `ETIMEDOUT no answer within ${timeoutMs} ms`);
+        this.probe(session, timeoutMs);
+      });
       stream.on('response', (h) => {
         status = Number(h[':status'] ?? 0);
       });
@@ -188,6 +198,20 @@ export class ApiConnection {
       stream.on('close', () => fail('ECONNRESET', `connection lost: stream closed (code ${stream.rstCode}) before the answer`));
       stream.end(payload);
     });
+  }
+
+  // A stream without an answer in time faces either a slow server or a dead connection (a peer or path
+  // that vanished without a RST, so nothing ever fails on its own). A PING tells them apart: a session
+  // that does not answer within PING_TIMEOUT_MS is dropped, so the retry opens a new connection.
+  private probe(session: http2.ClientHttp2Session, timeoutMs: number): void {
+    if (session.destroyed) return;
+    const timer = setTimeout(() => session.destroy(), Math.min(timeoutMs, PING_TIMEOUT_MS));
+    timer.unref();
+    const sent = session.ping((err) => {
+      clearTimeout(timer);
+      if (err) session.destroy();
+    });
+    if (!sent) clearTimeout(timer); // a PING already outstanding decides
   }
 
   private h1Request(agent: HttpAgent, method: string, url: URL, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number): Promise<RawResponse> {

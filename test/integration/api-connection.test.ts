@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { runBraidAsync, type BraidOutcome } from '../helpers/braid';
@@ -30,7 +31,7 @@ interface Pod {
   name: string;
 }
 
-function twoNadPod(server: ApiServer, opts: { cniDir?: string; kube?: KubeconfigOptions; events?: boolean } = {}): Pod {
+function twoNadPod(server: ApiServer, opts: { cniDir?: string; kube?: KubeconfigOptions; events?: boolean; conf?: Record<string, unknown> } = {}): Pod {
   const sb = sandbox();
   const netns = sb.netns();
   const name = `pod-${sb.id}`;
@@ -48,6 +49,7 @@ function twoNadPod(server: ApiServer, opts: { cniDir?: string; kube?: Kubeconfig
     kubeTimeout: 4,
     events: opts.events ?? true,
     ...(opts.cniDir ? { cniDir: opts.cniDir } : {}),
+    ...opts.conf,
     delegates: [{
       cniVersion: '1.0.0', name: 'podnet', type: 'bridge', bridge: sb.linkName('br'),
       ipam: { type: 'host-local', subnet: podSubnet, dataDir: sb.ipamDir, routes: [{ dst: '0.0.0.0/0', gw: hostOf(podSubnet, 1) }] },
@@ -66,6 +68,33 @@ function twoNadPod(server: ApiServer, opts: { cniDir?: string; kube?: Kubeconfig
 function sessionFiles(cniDir: string): string[] {
   const dir = path.join(cniDir, 'tls-sessions');
   return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
+}
+
+/**
+ * A TCP relay to 127.0.0.1:`port` whose open connections can be silenced: from then on nothing passes
+ * either way and nothing is closed, as when a peer or a NAT entry vanishes. New connections still pass.
+ */
+async function silenceableRelay(port: number): Promise<{ url: string; silence(): void }> {
+  const muted = new WeakSet<net.Socket>();
+  const sockets = new Set<net.Socket>();
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    for (const [from, to] of [[client, upstream], [upstream, client]]) {
+      sockets.add(from);
+      from.on('data', (d) => { if (!muted.has(from)) to.write(d); });
+      from.on('error', () => {});
+      from.on('close', () => { sockets.delete(from); if (!muted.has(from)) to.destroy(); });
+    }
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  onTestFinished(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => relay.close(r));
+  });
+  return {
+    url: `https://127.0.0.1:${(relay.address() as net.AddressInfo).port}`,
+    silence: () => { for (const s of sockets) muted.add(s); },
+  };
 }
 
 /** Asserts every request the server logged came over its only connection. */
@@ -103,6 +132,22 @@ describe('one connection per invocation', () => {
   it('reopens the connection, resuming its session, when the server drops it mid-ADD, and the ADD succeeds', async () => {
     const pod = twoNadPod(api);
     api.fault({ method: 'GET', path: /\/pods\//, destroy: true });
+    ok(await pod.run('ADD'));
+    expect(api.connections.map((c) => c.resumed)).toEqual([false, true]);
+    expect(api.calls.filter((c) => c.method === 'PATCH').map((c) => c.connection)).toEqual([api.connections[1].id]);
+  });
+
+  it('drops a connection that goes silent mid-ADD (no RST, no PING answer) and finishes the ADD on a new, resumed one', async () => {
+    const relay = await silenceableRelay(api.port);
+    const pod = twoNadPod(api, { kube: { server: relay.url }, conf: { kubeRequestTimeout: 1, kubeTimeout: 10 } });
+    let silenced = false;
+    api.faults.push((call) => {
+      if (!silenced && call.method === 'GET' && /\/pods\//.test(call.path)) {
+        silenced = true;
+        relay.silence(); // the answer to this GET never reaches braid
+      }
+      return undefined;
+    });
     ok(await pod.run('ADD'));
     expect(api.connections.map((c) => c.resumed)).toEqual([false, true]);
     expect(api.calls.filter((c) => c.method === 'PATCH').map((c) => c.connection)).toEqual([api.connections[1].id]);
