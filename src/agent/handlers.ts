@@ -7,7 +7,7 @@ import { apiStatusWriter } from '../k8s/status-writer';
 import type { PodResourcesClient } from '../kubelet/podresources';
 import { RESOURCE_NAME_ANNOTATION } from '../resolve/nads';
 import { kubeletPodUid } from '../resolve/resolve';
-import type { InputSource } from '../resolve/source';
+import { kubeletPodDevices, type InputSource } from '../resolve/source';
 import { selectedNads } from '../resolve/selected';
 import type { AgentMetrics } from './metrics';
 import { slimNad, slimPod } from './objects';
@@ -68,11 +68,9 @@ export async function handleResolve(deps: HandlerDeps, req: ResolveRequest): Pro
   if (!nads.some((n) => n.nad?.metadata.annotations?.[RESOURCE_NAME_ANNOTATION])) return reply;
   const ref = { ...req.pod, infraContainerID: '' };
   const context = { ref, annotations: pod?.metadata.annotations ?? {}, exists: pod !== undefined, uid: pod?.metadata.uid };
-  const { config } = deps;
   try {
-    const { podDevices } = await import('../kubelet/podresources'); // gRPC: loaded on the first pod with devices
-    const sources = { socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 };
-    const devices = await podDevices(sources, { ...req.pod, uid: kubeletPodUid(ref, context) }, await deps.kubelet());
+    // gRPC: loaded on the first pod with devices
+    const devices = await kubeletPodDevices(deps.config, { ...req.pod, uid: kubeletPodUid(ref, context) }, await deps.kubelet());
     reply.devices = Object.fromEntries(devices);
   } catch (e) {
     reply.devicesError = (e as Error).message;
@@ -89,12 +87,10 @@ export async function handleReport(deps: HandlerDeps, req: ReportRequest): Promi
 
 /** The agent's own caches and API connection as resolve/'s input source (its reconciles must not ask its own socket). */
 export function agentInputSource(deps: HandlerDeps): InputSource {
-  const { config } = deps;
-  const sources = { socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 };
   return {
     pods: deps.api,
     nads: { getNad: (namespace, name) => nadFor(deps, { namespace, name }) },
-    podDevices: async (pod) => (await import('../kubelet/podresources')).podDevices(sources, pod, await deps.kubelet()),
+    podDevices: async (pod) => kubeletPodDevices(deps.config, pod, await deps.kubelet()),
     status: apiStatusWriter(deps.api),
   };
 }

@@ -4,7 +4,7 @@ import type { BraidConfig } from '../config/braid-config';
 import type { PodObject, PodRef } from '../k8s/pod';
 import { apiStatusWriter, type StatusWriter } from '../k8s/status-writer';
 import type { DeviceMap } from '../kubelet/checkpoint';
-import type { PodKey } from '../kubelet/podresources';
+import type { PodKey, PodResourcesClient } from '../kubelet/podresources';
 import { apiConfigured, openApi, openNadDir, type NadSource } from './nads';
 import { selectedNads } from './selected';
 
@@ -29,10 +29,10 @@ export interface InputSource {
   status?: StatusWriter;
 }
 
-/** Device IDs straight from the kubelet (gRPC, loaded only now) or its checkpoint. */
-export async function kubeletPodDevices(config: BraidConfig, pod: PodKey): Promise<DeviceMap> {
+/** Device IDs straight from the kubelet (gRPC, loaded only now) or its checkpoint; `client` is a held connection (the agent's). */
+export async function kubeletPodDevices(config: BraidConfig, pod: PodKey, client?: PodResourcesClient): Promise<DeviceMap> {
   const { podDevices } = await import('../kubelet/podresources');
-  return podDevices({ socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 }, pod);
+  return podDevices({ socket: config.kubeletSocket, checkpoint: config.kubeletCheckpoint, timeoutMs: config.kubeletTimeout * 1000 }, pod, client);
 }
 
 /** The thin path: the API (when configured), else nadDir when `lookups` may need NADs, and the kubelet. */
